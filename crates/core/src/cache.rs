@@ -1,0 +1,332 @@
+//! The hot cache: token hash → who is behind it. A hit costs one read lock and one atomic
+//! store (the activity stamp); the store is read only on a miss. Every change that could
+//! make an entry wrong evicts it at once.
+//!
+//! Activity is kept in each entry and collected by the flusher in batches, so a request
+//! that only reads never writes to the store.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use time::OffsetDateTime;
+
+use crate::clock::{from_micros, to_micros};
+use crate::model::{Session, User, UserId};
+use crate::privilege::PrivilegeSet;
+use crate::secret::TokenHash;
+use crate::store::Activity;
+
+/// What one token resolves to.
+#[derive(Debug)]
+pub struct CachedAuth {
+    pub token: TokenHash,
+    /// The session as it was loaded; `last_active` lives in `last_active_us`.
+    pub session: Session,
+    pub user: Arc<User>,
+    pub privileges: Arc<PrivilegeSet>,
+    last_active_us: AtomicI64,
+    flushed_us: AtomicI64,
+}
+
+impl CachedAuth {
+    pub fn new(
+        token: TokenHash,
+        session: Session,
+        user: Arc<User>,
+        privileges: Arc<PrivilegeSet>,
+    ) -> Self {
+        let last = to_micros(session.last_active);
+        CachedAuth {
+            token,
+            session,
+            user,
+            privileges,
+            last_active_us: AtomicI64::new(last),
+            flushed_us: AtomicI64::new(last),
+        }
+    }
+
+    pub fn last_active(&self) -> OffsetDateTime {
+        from_micros(self.last_active_us.load(Ordering::Relaxed))
+    }
+
+    /// Records activity now; never moves the stamp backwards.
+    pub fn touch(&self, now: OffsetDateTime) {
+        self.last_active_us
+            .fetch_max(to_micros(now), Ordering::Relaxed);
+    }
+
+    /// The session with its live activity stamp.
+    pub fn current_session(&self) -> Session {
+        let mut s = self.session.clone();
+        s.last_active = self.last_active();
+        s
+    }
+
+    fn unflushed(&self) -> Option<Activity> {
+        let last = self.last_active_us.load(Ordering::Relaxed);
+        let prev = self.flushed_us.fetch_max(last, Ordering::Relaxed);
+        (last > prev).then(|| Activity {
+            session_id: self.session.id.clone(),
+            last_active: from_micros(last),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Maps {
+    by_token: HashMap<TokenHash, Arc<CachedAuth>>,
+    by_session: HashMap<String, TokenHash>,
+    by_user: HashMap<UserId, HashSet<TokenHash>>,
+}
+
+impl Maps {
+    fn remove(&mut self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
+        let entry = self.by_token.remove(token)?;
+        self.by_session.remove(&entry.session.id);
+        if let Some(set) = self.by_user.get_mut(&entry.user.id) {
+            set.remove(token);
+            if set.is_empty() {
+                self.by_user.remove(&entry.user.id);
+            }
+        }
+        Some(entry)
+    }
+}
+
+pub struct AuthCache {
+    maps: RwLock<Maps>,
+    /// Bumped by every eviction. A loader notes it before reading the store and inserts only
+    /// if it has not moved, so a revocation racing a cache miss cannot be undone by it.
+    epoch: AtomicU64,
+    capacity: usize,
+    /// Activity of evicted entries, waiting for the next flush.
+    orphaned: Mutex<Vec<Activity>>,
+}
+
+impl AuthCache {
+    pub fn new(capacity: usize) -> Self {
+        AuthCache {
+            maps: RwLock::new(Maps::default()),
+            epoch: AtomicU64::new(0),
+            capacity: capacity.max(1),
+            orphaned: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn get(&self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
+        self.maps.read().ok()?.by_token.get(token).cloned()
+    }
+
+    /// The in-memory activity stamp of a cached session, if it is cached.
+    pub fn live_last_active(&self, session_id: &str) -> Option<OffsetDateTime> {
+        let maps = self.maps.read().ok()?;
+        let token = maps.by_session.get(session_id)?;
+        maps.by_token.get(token).map(|e| e.last_active())
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub fn len(&self) -> usize {
+        self.maps.read().map(|m| m.by_token.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts the entry unless an eviction happened since `epoch` was read.
+    pub fn insert_if_current(&self, entry: Arc<CachedAuth>, epoch: u64) -> bool {
+        let Ok(mut maps) = self.maps.write() else {
+            return false;
+        };
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return false;
+        }
+        if maps.by_token.len() >= self.capacity {
+            // Full: drop an arbitrary entry. A dropped entry costs one store read later.
+            if let Some(victim) = maps.by_token.keys().next().copied() {
+                if let Some(old) = maps.remove(&victim) {
+                    self.keep_activity(&old);
+                }
+            }
+        }
+        maps.by_session
+            .insert(entry.session.id.clone(), entry.token);
+        maps.by_user
+            .entry(entry.user.id)
+            .or_default()
+            .insert(entry.token);
+        maps.by_token.insert(entry.token, entry);
+        true
+    }
+
+    pub fn evict_token(&self, token: &TokenHash) {
+        self.evict_where(|maps| vec![*token].into_iter().filter(|t| maps.by_token.contains_key(t)).collect());
+    }
+
+    pub fn evict_session(&self, session_id: &str) {
+        self.evict_where(|maps| maps.by_session.get(session_id).copied().into_iter().collect());
+    }
+
+    pub fn evict_user(&self, user: UserId) {
+        self.evict_where(|maps| {
+            maps.by_user
+                .get(&user)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default()
+        });
+    }
+
+    pub fn clear(&self) {
+        self.evict_where(|maps| maps.by_token.keys().copied().collect());
+    }
+
+    fn evict_where(&self, pick: impl FnOnce(&Maps) -> Vec<TokenHash>) {
+        let Ok(mut maps) = self.maps.write() else {
+            return;
+        };
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for token in pick(&maps) {
+            if let Some(old) = maps.remove(&token) {
+                self.keep_activity(&old);
+            }
+        }
+    }
+
+    fn keep_activity(&self, entry: &CachedAuth) {
+        if let Some(a) = entry.unflushed() {
+            if let Ok(mut o) = self.orphaned.lock() {
+                o.push(a);
+            }
+        }
+    }
+
+    /// Collects the activity seen since the last call, for one batched store write.
+    pub fn take_activity(&self) -> Vec<Activity> {
+        let mut out = self
+            .orphaned
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o))
+            .unwrap_or_default();
+        if let Ok(maps) = self.maps.read() {
+            out.extend(maps.by_token.values().filter_map(|e| e.unflushed()));
+        }
+        out
+    }
+
+    /// Gives back activity that could not be written, so the next flush retries it.
+    pub fn restore_activity(&self, batch: Vec<Activity>) {
+        if let Ok(mut o) = self.orphaned.lock() {
+            o.extend(batch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use time::Duration;
+
+    fn entry(token: u8, session: &str, user: UserId, at: OffsetDateTime) -> Arc<CachedAuth> {
+        let s = Session {
+            id: session.into(),
+            user_id: user,
+            server: "s".into(),
+            client_name: "c".into(),
+            client_type: "t".into(),
+            console_type: 19,
+            transport: None,
+            auth_method: AuthMethod::Password,
+            actor: None,
+            access_token_id: None,
+            browser_session_id: None,
+            login_time: at,
+            last_active: at,
+            expires_at: None,
+            logout_time: None,
+            end_reason: None,
+            num_opens: 0,
+            user_flags: 0,
+            shares: vec![],
+        };
+        let u = User {
+            id: user,
+            name: "u".into(),
+            account_type: AccountType::Normal,
+            primary_group: USERS_GROUP_ID,
+            can_change_password: true,
+            enabled: true,
+            password_hash: None,
+            profile: Profile::default(),
+            roles: vec![],
+            created_at: at,
+            updated_at: at,
+        };
+        Arc::new(CachedAuth::new(
+            TokenHash([token; 32]),
+            s,
+            Arc::new(u),
+            Arc::new(PrivilegeSet::new()),
+        ))
+    }
+
+    #[test]
+    fn eviction_by_session_user_and_token() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(10);
+        for (t, s, u) in [(1, "a", 1), (2, "b", 1), (3, "c", 2)] {
+            assert!(c.insert_if_current(entry(t, s, u, now), c.epoch()));
+        }
+        c.evict_session("a");
+        assert!(c.get(&TokenHash([1; 32])).is_none());
+        c.evict_user(1);
+        assert!(c.get(&TokenHash([2; 32])).is_none());
+        assert!(c.get(&TokenHash([3; 32])).is_some());
+        c.evict_token(&TokenHash([3; 32]));
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_load_that_raced_an_eviction_is_not_cached() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(10);
+        let seen = c.epoch();
+        c.evict_session("a"); // a revocation lands while the loader reads the store
+        assert!(!c.insert_if_current(entry(1, "a", 1, now), seen));
+        assert!(c.get(&TokenHash([1; 32])).is_none());
+    }
+
+    #[test]
+    fn activity_is_collected_once_and_survives_eviction() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(10);
+        let e = entry(1, "a", 1, now);
+        c.insert_if_current(e.clone(), c.epoch());
+        assert!(c.take_activity().is_empty());
+        e.touch(now + Duration::seconds(5));
+        e.touch(now + Duration::seconds(3)); // never backwards
+        let batch = c.take_activity();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].last_active, now + Duration::seconds(5));
+        assert!(c.take_activity().is_empty());
+        e.touch(now + Duration::seconds(9));
+        c.evict_session("a");
+        let batch = c.take_activity();
+        assert_eq!(batch[0].last_active, now + Duration::seconds(9));
+    }
+
+    #[test]
+    fn capacity_is_bounded() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(2);
+        for t in 0..5u8 {
+            c.insert_if_current(entry(t, &t.to_string(), 1, now), c.epoch());
+        }
+        assert_eq!(c.len(), 2);
+    }
+}

@@ -1,0 +1,409 @@
+//! The records sessiond keeps. They know nothing of how any product spells a field: each
+//! dialect has its own wire types converted from these.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub type UserId = i64;
+pub type GroupId = i64;
+
+/// The id of the first user, `admin` (as on Qumulo).
+pub const ADMIN_USER_ID: UserId = 500;
+/// Built-in groups, numbered as on Qumulo.
+pub const ADMINS_GROUP_ID: GroupId = 512;
+pub const USERS_GROUP_ID: GroupId = 513;
+pub const GUESTS_GROUP_ID: GroupId = 514;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountType {
+    #[default]
+    Normal,
+    /// Service accounts (bots).
+    System,
+    Sdl,
+}
+
+impl AccountType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountType::Normal => "NORMAL",
+            AccountType::System => "SYSTEM",
+            AccountType::Sdl => "SDL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "NORMAL" => Some(AccountType::Normal),
+            "SYSTEM" => Some(AccountType::System),
+            "SDL" => Some(AccountType::Sdl),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Avatar {
+    pub size: String,
+    pub url: String,
+}
+
+/// The descriptive fields of a user: the union of the seeds' user records. Kept together
+/// because no rule depends on them; they are shown, never decided on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub location: Option<String>,
+    pub department: Option<String>,
+    pub division: Option<String>,
+    pub job_function: Option<String>,
+    pub work_phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    /// Windows security identifier; derived from the id when not set.
+    pub sid: Option<String>,
+    /// NFS uid.
+    pub nfs_uid: Option<String>,
+    pub home_directory: Option<String>,
+    pub avatars: Vec<Avatar>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub account_type: AccountType,
+    pub primary_group: GroupId,
+    pub can_change_password: bool,
+    pub enabled: bool,
+    /// PHC string of an argon2id hash; `None` for accounts that cannot log in by password.
+    pub password_hash: Option<String>,
+    pub profile: Profile,
+    /// Names of the roles granted to the user.
+    pub roles: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    /// The SID shown when none was set: a stable machine-local SID ending in the id.
+    pub fn sid(&self) -> String {
+        self.profile
+            .sid
+            .clone()
+            .unwrap_or_else(|| format!("S-1-5-21-1-2-3-{}", self.id))
+    }
+}
+
+/// What is needed to create a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// Set only for the built-in admin (500); others take the next free id.
+    pub id: Option<UserId>,
+    pub name: String,
+    pub account_type: AccountType,
+    pub primary_group: GroupId,
+    pub can_change_password: bool,
+    pub enabled: bool,
+    pub password_hash: Option<String>,
+    pub profile: Profile,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub sid: Option<String>,
+    pub gid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub privileges: crate::PrivilegeSet,
+    pub builtin: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    Password,
+    AccessToken,
+    RsaKey,
+    OnBehalfOf,
+    Kerberos,
+    /// A session another server reported (an SMB or NFS client session).
+    Reported,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::AccessToken => "access_token",
+            AuthMethod::RsaKey => "rsa_key",
+            AuthMethod::OnBehalfOf => "on_behalf_of",
+            AuthMethod::Kerberos => "kerberos",
+            AuthMethod::Reported => "reported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            AuthMethod::Password,
+            AuthMethod::AccessToken,
+            AuthMethod::RsaKey,
+            AuthMethod::OnBehalfOf,
+            AuthMethod::Kerberos,
+            AuthMethod::Reported,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Logout,
+    Revoked,
+    Expired,
+    Idle,
+    ClosedByServer,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::Revoked => "revoked",
+            EndReason::Expired => "expired",
+            EndReason::Idle => "idle",
+            EndReason::ClosedByServer => "closed_by_server",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EndReason::Logout,
+            EndReason::Revoked,
+            EndReason::Expired,
+            EndReason::Idle,
+            EndReason::ClosedByServer,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// How a client is classified; Commvault's numeric `consoleType` comes from here.
+pub mod console_type {
+    pub const COMMCELL_CONSOLE: i32 = 5;
+    pub const COMMAND_LINE: i32 = 13;
+    pub const REMOTE_WEB_CONSOLE: i32 = 14;
+    pub const WEB_CONSOLE: i32 = 19;
+}
+
+/// One session: who, from where, on which server, since when, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Public, not secret.
+    pub id: String,
+    pub user_id: UserId,
+    /// The server the session is established on.
+    pub server: String,
+    /// Host or address of the client.
+    pub client_name: String,
+    pub client_type: String,
+    pub console_type: i32,
+    pub transport: Option<String>,
+    pub auth_method: AuthMethod,
+    /// The app acting on behalf of the user, if any.
+    pub actor: Option<String>,
+    pub access_token_id: Option<String>,
+    pub browser_session_id: Option<String>,
+    pub login_time: OffsetDateTime,
+    pub last_active: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub logout_time: Option<OffsetDateTime>,
+    pub end_reason: Option<EndReason>,
+    pub num_opens: i64,
+    pub user_flags: i64,
+    pub shares: Vec<String>,
+}
+
+impl Session {
+    pub fn is_active(&self) -> bool {
+        self.logout_time.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    #[default]
+    Active,
+    Ended,
+    All,
+}
+
+impl SessionState {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(SessionState::Active),
+            "ended" => Some(SessionState::Ended),
+            "all" => Some(SessionState::All),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub user_id: Option<UserId>,
+    pub server: Option<String>,
+    pub client_name: Option<String>,
+    pub state: SessionState,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    Login,
+    LoginFailed,
+    Logout,
+    Revoke,
+    SessionEnded,
+    Denied,
+    UserCreated,
+    UserChanged,
+    UserDeleted,
+    PasswordChanged,
+    RolesChanged,
+    RoleChanged,
+    GroupChanged,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 13] = [
+        AuditKind::Login,
+        AuditKind::LoginFailed,
+        AuditKind::Logout,
+        AuditKind::Revoke,
+        AuditKind::SessionEnded,
+        AuditKind::Denied,
+        AuditKind::UserCreated,
+        AuditKind::UserChanged,
+        AuditKind::UserDeleted,
+        AuditKind::PasswordChanged,
+        AuditKind::RolesChanged,
+        AuditKind::RoleChanged,
+        AuditKind::GroupChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Login => "login",
+            AuditKind::LoginFailed => "login_failed",
+            AuditKind::Logout => "logout",
+            AuditKind::Revoke => "revoke",
+            AuditKind::SessionEnded => "session_ended",
+            AuditKind::Denied => "denied",
+            AuditKind::UserCreated => "user_created",
+            AuditKind::UserChanged => "user_changed",
+            AuditKind::UserDeleted => "user_deleted",
+            AuditKind::PasswordChanged => "password_changed",
+            AuditKind::RolesChanged => "roles_changed",
+            AuditKind::RoleChanged => "role_changed",
+            AuditKind::GroupChanged => "group_changed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One line of the audit log. `actor` is who did it; `subject` whom or what it concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub time: OffsetDateTime,
+    pub kind: AuditKind,
+    pub actor_id: Option<UserId>,
+    pub actor_name: Option<String>,
+    pub session_id: Option<String>,
+    pub client: Option<String>,
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor_id: Option<UserId>,
+    pub kind: Option<AuditKind>,
+    pub since: Option<OffsetDateTime>,
+    pub limit: Option<u32>,
+}
+
+/// A change to a user's descriptive fields: `None` keeps a field, `Some("")` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileChanges {
+    pub strings: Profile,
+    pub avatars: Option<Vec<Avatar>>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+macro_rules! profile_strings {
+    ($($f:ident),* $(,)?) => {
+        impl Profile {
+            /// The string fields with their names, for validation and patching.
+            pub fn string_fields(&self) -> Vec<(&'static str, &Option<String>)> {
+                vec![$((stringify!($f), &self.$f)),*]
+            }
+
+            /// Applies `changes` (see `ProfileChanges`).
+            pub fn apply(&mut self, changes: &ProfileChanges) {
+                $(
+                    if let Some(v) = &changes.strings.$f {
+                        self.$f = (!v.is_empty()).then(|| v.clone());
+                    }
+                )*
+                if let Some(a) = &changes.avatars {
+                    self.avatars = a.clone();
+                }
+                if let Some(m) = &changes.metadata {
+                    self.metadata = m.clone();
+                }
+            }
+        }
+    };
+}
+
+profile_strings!(
+    display_name,
+    first_name,
+    last_name,
+    email,
+    title,
+    company,
+    location,
+    department,
+    division,
+    job_function,
+    work_phone,
+    mobile_phone,
+    sid,
+    nfs_uid,
+    home_directory,
+);

@@ -1,0 +1,143 @@
+//! Privileges: the `PRIVILEGE_*` vocabulary of seed 003 (Qumulo), plus sessiond's own
+//! session privileges. A privilege is an index into one static table, so it is `Copy`,
+//! compares cheaply and always names a known privilege.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+#[path = "privilege_table.rs"]
+mod table;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Privilege(u16);
+
+/// An ordered set of privileges (ordered as the seed lists them).
+pub type PrivilegeSet = BTreeSet<Privilege>;
+
+impl Privilege {
+    pub const SESSION_READ: Privilege = Privilege::must("PRIVILEGE_SESSION_READ");
+    pub const SESSION_WRITE: Privilege = Privilege::must("PRIVILEGE_SESSION_WRITE");
+    pub const SESSION_REPORT: Privilege = Privilege::must("PRIVILEGE_SESSION_REPORT");
+    pub const LOCAL_USER_READ: Privilege = Privilege::must("PRIVILEGE_LOCAL_USER_READ");
+    pub const LOCAL_USER_WRITE: Privilege = Privilege::must("PRIVILEGE_LOCAL_USER_WRITE");
+    pub const LOCAL_GROUP_READ: Privilege = Privilege::must("PRIVILEGE_LOCAL_GROUP_READ");
+    pub const LOCAL_GROUP_WRITE: Privilege = Privilege::must("PRIVILEGE_LOCAL_GROUP_WRITE");
+    pub const ROLE_READ: Privilege = Privilege::must("PRIVILEGE_ROLE_READ");
+    pub const ROLE_WRITE: Privilege = Privilege::must("PRIVILEGE_ROLE_WRITE");
+    /// Qumulo: "Read audit settings"; sessiond also guards its audit log with it.
+    pub const AUDIT_READ: Privilege = Privilege::must("PRIVILEGE_AUDIT_READ");
+    pub const ACCESS_TOKENS_READ: Privilege = Privilege::must("PRIVILEGE_ACCESS_TOKENS_READ");
+    pub const ACCESS_TOKENS_WRITE: Privilege = Privilege::must("PRIVILEGE_ACCESS_TOKENS_WRITE");
+    pub const IDENTITY_READ: Privilege = Privilege::must("PRIVILEGE_IDENTITY_READ");
+    pub const SMB_SESSION_READ: Privilege = Privilege::must("PRIVILEGE_SMB_SESSION_READ");
+    pub const SMB_SESSION_WRITE: Privilege = Privilege::must("PRIVILEGE_SMB_SESSION_WRITE");
+
+    /// Looks a name up at compile time; an unknown name fails the build.
+    const fn must(name: &str) -> Privilege {
+        let mut i = 0;
+        while i < table::TABLE.len() {
+            if const_eq(table::TABLE[i].0, name) {
+                return Privilege(i as u16);
+            }
+            i += 1;
+        }
+        panic!("unknown privilege name in sessiond-core");
+    }
+
+    pub fn as_str(self) -> &'static str {
+        table::TABLE[self.0 as usize].0
+    }
+
+    pub fn description(self) -> &'static str {
+        table::TABLE[self.0 as usize].1
+    }
+
+    pub fn all() -> impl Iterator<Item = Privilege> {
+        (0..table::TABLE.len()).map(|i| Privilege(i as u16))
+    }
+
+    /// Read-only privileges: the ones Observers get.
+    pub fn is_read_only(self) -> bool {
+        self.as_str().ends_with("_READ")
+    }
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl fmt::Display for Privilege {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Privilege {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown privilege {0:?}")]
+pub struct UnknownPrivilege(pub String);
+
+impl FromStr for Privilege {
+    type Err = UnknownPrivilege;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        table::TABLE
+            .iter()
+            .position(|(name, _)| *name == s)
+            .map(|i| Privilege(i as u16))
+            .ok_or_else(|| UnknownPrivilege(s.to_owned()))
+    }
+}
+
+impl serde::Serialize for Privilege {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Privilege {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in Privilege::all() {
+            assert_eq!(p.as_str().parse::<Privilege>().unwrap(), p);
+        }
+        assert!(Privilege::all().count() >= 126);
+    }
+
+    #[test]
+    fn unknown_name_is_rejected() {
+        assert!("PRIVILEGE_NOPE".parse::<Privilege>().is_err());
+        assert!("privilege_ad_read".parse::<Privilege>().is_err());
+    }
+
+    #[test]
+    fn every_privilege_is_described() {
+        assert!(Privilege::all().all(|p| !p.description().is_empty()));
+    }
+}

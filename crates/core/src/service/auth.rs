@@ -1,0 +1,274 @@
+//! Login, the hot path (who is behind this token?), logout and privilege checks.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::Core;
+use crate::cache::CachedAuth;
+use crate::error::{AuthFailure, CoreError, CoreResult};
+use crate::model::{AuditKind, AuthMethod, EndReason, Session, User};
+use crate::privilege::{Privilege, PrivilegeSet};
+use crate::secret::{Token, TokenHash};
+use crate::validate;
+
+/// Where a login comes from, as the dialect saw it.
+#[derive(Debug, Clone)]
+pub struct LoginContext {
+    pub client_name: String,
+    pub client_type: String,
+    pub console_type: i32,
+    pub transport: Option<String>,
+    pub auth_method: AuthMethod,
+}
+
+pub struct LoginOutcome {
+    /// Handed to the client once; only its hash is kept.
+    pub token: Token,
+    pub session: Session,
+    pub user: Arc<User>,
+}
+
+/// Who is behind a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: Arc<User>,
+    pub privileges: Arc<PrivilegeSet>,
+    pub session: Session,
+    pub(super) token: TokenHash,
+}
+
+impl Principal {
+    pub fn has(&self, p: Privilege) -> bool {
+        self.privileges.contains(&p)
+    }
+}
+
+/// Bounds what a login request may carry before any work is done on it.
+const MAX_CLIENT_FIELD: usize = 256;
+
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).collect();
+    if out.len() > MAX_CLIENT_FIELD {
+        let mut end = MAX_CLIENT_FIELD;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    out
+}
+
+impl Core {
+    /// Checks a user name and password and opens a session.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
+        if username.is_empty() || password.is_empty() {
+            return Err(CoreError::Invalid(
+                "username and password are both required".into(),
+            ));
+        }
+        if username.len() > 256 || password.len() > validate::MAX_PASSWORD {
+            return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
+        }
+        let user = self.store.get_user_by_name(username).await?;
+        let ok = self
+            .hasher
+            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
+            .await?;
+        let user = match user {
+            Some(u) if ok => u,
+            _ => {
+                self.audit_raw(
+                    AuditKind::LoginFailed,
+                    user.as_ref().map(|u| (u.id, u.name.clone())),
+                    None,
+                    Some(&ctx.client_name),
+                    Some(username),
+                    "invalid user name or password",
+                )
+                .await;
+                return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
+            }
+        };
+        if !user.enabled {
+            self.audit_raw(
+                AuditKind::LoginFailed,
+                Some((user.id, user.name.clone())),
+                None,
+                Some(&ctx.client_name),
+                Some(username),
+                "account disabled",
+            )
+            .await;
+            return Err(CoreError::Forbidden("the account is disabled".into()));
+        }
+        self.open_session(Arc::new(user), ctx).await
+    }
+
+    /// Opens a session for a user whose identity a dialect has already established.
+    pub async fn open_session(&self, user: Arc<User>, ctx: LoginContext) -> CoreResult<LoginOutcome> {
+        let now = self.clock.now();
+        let token = Token::generate()?;
+        let session = Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id,
+            server: self.cfg.server_name.clone(),
+            client_name: clip(&ctx.client_name),
+            client_type: clip(&ctx.client_type),
+            console_type: ctx.console_type,
+            transport: ctx.transport.as_deref().map(clip),
+            auth_method: ctx.auth_method,
+            actor: None,
+            access_token_id: None,
+            browser_session_id: None,
+            login_time: now,
+            last_active: now,
+            expires_at: self.cfg.session_lifetime.map(|d| now + d),
+            logout_time: None,
+            end_reason: None,
+            num_opens: 0,
+            user_flags: 0,
+            shares: vec![],
+        };
+        self.store.insert_session(&session, &token.hash()).await?;
+        self.audit_raw(
+            AuditKind::Login,
+            Some((user.id, user.name.clone())),
+            Some(&session.id),
+            Some(&session.client_name),
+            Some(&user.name),
+            &format!("session opened ({})", session.auth_method.as_str()),
+        )
+        .await;
+        tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
+        Ok(LoginOutcome {
+            token,
+            session,
+            user,
+        })
+    }
+
+    /// The hot path: who is behind this token? Served from memory; the store is read only
+    /// when the token is not cached.
+    pub async fn authenticate(&self, presented: &str) -> CoreResult<Principal> {
+        if presented.is_empty() || presented.len() > 512 {
+            return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        let hash = TokenHash::of(presented);
+        let entry = match self.cache.get(&hash) {
+            Some(e) => e,
+            None => self.load(hash).await?,
+        };
+        let now = self.clock.now();
+        if let Some(why) = self.ended_by_rule(&entry, now) {
+            self.end_session_at(&entry.session.id, now, why).await?;
+            return Err(CoreError::Unauthenticated(match why {
+                EndReason::Idle => AuthFailure::SessionIdle,
+                _ => AuthFailure::SessionExpired,
+            }));
+        }
+        entry.touch(now);
+        Ok(Principal {
+            user: Arc::clone(&entry.user),
+            privileges: Arc::clone(&entry.privileges),
+            session: entry.current_session(),
+            token: hash,
+        })
+    }
+
+    fn ended_by_rule(&self, e: &CachedAuth, now: OffsetDateTime) -> Option<EndReason> {
+        if e.session.expires_at.is_some_and(|at| now >= at) {
+            return Some(EndReason::Expired);
+        }
+        if self
+            .cfg
+            .idle_timeout
+            .is_some_and(|idle| now - e.last_active() >= idle)
+        {
+            return Some(EndReason::Idle);
+        }
+        None
+    }
+
+    async fn load(&self, hash: TokenHash) -> CoreResult<Arc<CachedAuth>> {
+        let epoch = self.cache.epoch();
+        let session = self
+            .store
+            .session_by_token(&hash)
+            .await?
+            .ok_or(CoreError::Unauthenticated(AuthFailure::InvalidToken))?;
+        if !session.is_active() {
+            return Err(CoreError::Unauthenticated(match session.end_reason {
+                Some(EndReason::Idle) => AuthFailure::SessionIdle,
+                Some(EndReason::Expired) => AuthFailure::SessionExpired,
+                _ => AuthFailure::SessionEnded,
+            }));
+        }
+        let user = self
+            .store
+            .get_user(session.user_id)
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
+        let privileges = Arc::new(self.privileges_of(&user));
+        let entry = Arc::new(CachedAuth::new(hash, session, Arc::new(user), privileges));
+        self.cache.insert_if_current(Arc::clone(&entry), epoch);
+        Ok(entry)
+    }
+
+    /// Ends the caller's own session.
+    pub async fn logout(&self, p: &Principal) -> CoreResult<()> {
+        self.end_session_at(&p.session.id, self.clock.now(), EndReason::Logout)
+            .await?;
+        self.cache.evict_token(&p.token);
+        self.audit_by(p, AuditKind::Logout, Some(&p.session.id), "logged out")
+            .await;
+        tracing::info!(user = %p.user.name, session = %p.session.id, "logout");
+        Ok(())
+    }
+
+    /// Ends one session in the store and the cache; a no-op if it already ended.
+    pub(super) async fn end_session_at(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        why: EndReason,
+    ) -> CoreResult<bool> {
+        // Flush this session's activity first, so history keeps its true last activity.
+        self.flush_activity().await.ok();
+        let ended = self.store.end_session(id, at, why).await?;
+        self.cache.evict_session(id);
+        if ended && matches!(why, EndReason::Idle | EndReason::Expired) {
+            self.audit_raw(
+                AuditKind::SessionEnded,
+                None,
+                Some(id),
+                None,
+                None,
+                &format!("session ended ({})", why.as_str()),
+            )
+            .await;
+        }
+        Ok(ended)
+    }
+
+    /// Fails with 403 (and an audit line) unless the caller holds `privilege`.
+    pub async fn require(&self, p: &Principal, privilege: Privilege) -> CoreResult<()> {
+        if p.has(privilege) {
+            return Ok(());
+        }
+        self.audit_by(
+            p,
+            AuditKind::Denied,
+            None,
+            &format!("missing privilege {privilege}"),
+        )
+        .await;
+        Err(CoreError::MissingPrivilege(privilege))
+    }
+}

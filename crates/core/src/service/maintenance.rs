@@ -1,0 +1,52 @@
+//! Background work: flushing activity in batches, ending stale sessions, purging history.
+
+use super::Core;
+use crate::error::CoreResult;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub flushed: usize,
+    pub ended: usize,
+    pub purged_sessions: u64,
+    pub purged_audit: u64,
+}
+
+impl Core {
+    /// Writes the activity seen since the last flush in one batch. On failure the batch is
+    /// kept for the next try, so activity is never lost to a passing outage.
+    pub async fn flush_activity(&self) -> CoreResult<usize> {
+        let batch = self.cache.take_activity();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let n = batch.len();
+        if let Err(e) = self.store.record_activity(&batch).await {
+            self.cache.restore_activity(batch);
+            return Err(e.into());
+        }
+        Ok(n)
+    }
+
+    /// Ends sessions past their expiry or idle too long, and purges old history.
+    pub async fn sweep(&self) -> CoreResult<SweepReport> {
+        let flushed = self.flush_activity().await?;
+        let now = self.clock.now();
+        let idle_before = self.cfg.idle_timeout.map(|d| now - d);
+        let ended = self.store.end_stale_sessions(now, idle_before).await?;
+        for (id, why) in &ended {
+            self.cache.evict_session(id);
+            tracing::info!(session = %id, reason = why.as_str(), "session ended");
+        }
+        let purged_sessions = self
+            .store
+            .purge_sessions(now - self.cfg.history_retention)
+            .await?;
+        let purged_audit = self.store.purge_audit(now - self.cfg.audit_retention).await?;
+        Ok(SweepReport {
+            flushed,
+            ended: ended.len(),
+            purged_sessions,
+            purged_audit,
+        })
+    }
+}

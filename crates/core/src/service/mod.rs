@@ -1,0 +1,108 @@
+//! The core service: every rule about who may do what with which session. Dialects call
+//! it; it calls the cache and the store. No HTTP, no SQL.
+
+mod audit;
+mod auth;
+mod bootstrap;
+mod groups;
+mod maintenance;
+mod roles;
+mod sessions;
+mod users;
+
+pub use auth::{LoginContext, LoginOutcome, Principal};
+pub use bootstrap::Bootstrap;
+pub use maintenance::SweepReport;
+pub use roles::{builtin_roles, ADMINISTRATORS, OBSERVERS, SERVER_OPERATORS, SESSION_REPORTERS};
+pub use users::{CreateUser, UserChanges};
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use time::Duration;
+
+use crate::cache::AuthCache;
+use crate::clock::Clock;
+use crate::error::CoreResult;
+use crate::model::Role;
+use crate::secret::PasswordHasher;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The name of this server, recorded on the sessions opened here.
+    pub server_name: String,
+    /// A session unused for this long ends (reason "idle"); `None` disables the rule.
+    pub idle_timeout: Option<Duration>,
+    /// A session ends this long after login (reason "expired"); `None` disables the rule.
+    pub session_lifetime: Option<Duration>,
+    /// How long ended sessions stay queryable as history.
+    pub history_retention: Duration,
+    /// How long audit events are kept.
+    pub audit_retention: Duration,
+    /// How many password hashes may be computed at once.
+    pub hash_concurrency: usize,
+    /// How many tokens the hot cache holds.
+    pub cache_capacity: usize,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            server_name: "localhost".into(),
+            idle_timeout: Some(Duration::minutes(30)),
+            session_lifetime: Some(Duration::hours(8)),
+            history_retention: Duration::days(30),
+            audit_retention: Duration::days(90),
+            hash_concurrency: 2,
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+pub struct Core {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cfg: CoreConfig,
+    cache: AuthCache,
+    hasher: PasswordHasher,
+    /// Roles by name, loaded at start and replaced on every role change.
+    roles: RwLock<Arc<HashMap<String, Role>>>,
+}
+
+impl Core {
+    /// Builds the core and loads the roles. Call `bootstrap` once before serving.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        cfg: CoreConfig,
+    ) -> CoreResult<Core> {
+        let core = Core {
+            cache: AuthCache::new(cfg.cache_capacity),
+            hasher: PasswordHasher::new(cfg.hash_concurrency),
+            roles: RwLock::new(Arc::new(HashMap::new())),
+            store,
+            clock,
+            cfg,
+        };
+        core.reload_roles().await?;
+        Ok(core)
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Whether the store answers.
+    pub async fn ready(&self) -> CoreResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+}

@@ -1,0 +1,99 @@
+//! Listing and revoking sessions: one's own always, anyone's with the session privileges.
+
+use super::{Core, Principal};
+use crate::error::{CoreError, CoreResult};
+use crate::model::{AuditKind, EndReason, Session, SessionFilter};
+use crate::privilege::Privilege;
+
+pub const MAX_LIST: u32 = 1000;
+
+impl Core {
+    /// Lists sessions. Without `PRIVILEGE_SESSION_READ` a caller sees only their own.
+    pub async fn list_sessions(&self, p: &Principal, filter: &SessionFilter) -> CoreResult<Vec<Session>> {
+        let mut filter = filter.clone();
+        if filter.user_id != Some(p.user.id) {
+            self.require(p, Privilege::SESSION_READ).await?;
+        }
+        filter.limit = Some(filter.limit.unwrap_or(MAX_LIST).min(MAX_LIST));
+        let mut sessions = self.store.list_sessions(&filter).await?;
+        for s in &mut sessions {
+            self.overlay_activity(s);
+        }
+        Ok(sessions)
+    }
+
+    pub async fn get_session(&self, p: &Principal, id: &str) -> CoreResult<Session> {
+        let mut s = self
+            .store
+            .get_session(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no session {id}")))?;
+        if s.user_id != p.user.id {
+            self.require(p, Privilege::SESSION_READ).await?;
+        }
+        self.overlay_activity(&mut s);
+        Ok(s)
+    }
+
+    /// Ends a session: one's own always, another user's with `PRIVILEGE_SESSION_WRITE`.
+    pub async fn revoke_session(&self, p: &Principal, id: &str) -> CoreResult<Session> {
+        let s = self
+            .store
+            .get_session(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no session {id}")))?;
+        if s.user_id != p.user.id {
+            self.require(p, Privilege::SESSION_WRITE).await?;
+        }
+        if !s.is_active() {
+            return Err(CoreError::Conflict(format!("session {id} has already ended")));
+        }
+        let why = if id == p.session.id {
+            EndReason::Logout
+        } else {
+            EndReason::Revoked
+        };
+        self.end_session_at(id, self.clock.now(), why).await?;
+        self.audit_by(p, AuditKind::Revoke, Some(id), "session revoked")
+            .await;
+        tracing::info!(by = %p.user.name, session = %id, "session revoked");
+        self.store
+            .get_session(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no session {id}")))
+    }
+
+    /// Ends every other active session of the caller; returns their ids.
+    pub async fn revoke_other_sessions(&self, p: &Principal) -> CoreResult<Vec<String>> {
+        self.flush_activity().await.ok();
+        let ended = self
+            .store
+            .end_user_sessions(
+                p.user.id,
+                Some(&p.session.id),
+                self.clock.now(),
+                EndReason::Revoked,
+            )
+            .await?;
+        for id in &ended {
+            self.cache.evict_session(id);
+        }
+        self.audit_by(
+            p,
+            AuditKind::Revoke,
+            None,
+            &format!("revoked {} other session(s)", ended.len()),
+        )
+        .await;
+        Ok(ended)
+    }
+
+    /// Puts the live activity stamp from the cache on a stored session.
+    fn overlay_activity(&self, s: &mut Session) {
+        if s.is_active() {
+            if let Some(t) = self.cache.live_last_active(&s.id) {
+                s.last_active = s.last_active.max(t);
+            }
+        }
+    }
+}

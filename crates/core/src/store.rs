@@ -1,0 +1,101 @@
+//! The `Store` trait: what the core needs from a database. One implementation per engine
+//! (crate `sessiond-store`); all of them pass one contract test suite.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::model::*;
+use crate::secret::TokenHash;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A change to a user's record. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub account_type: Option<AccountType>,
+    pub primary_group: Option<GroupId>,
+    pub can_change_password: Option<bool>,
+    pub enabled: Option<bool>,
+    pub password_hash: Option<String>,
+    pub profile: Option<Profile>,
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+/// The activity of one session seen since the last flush.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub session_id: String,
+    pub last_active: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap check that the store answers (for readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Users
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Fails with `Conflict` when the name (case-insensitively) or the id is taken.
+    async fn insert_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<User>;
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Fails with `NotFound` for an unknown id, `Conflict` for a taken name.
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<User>;
+    async fn delete_user(&self, id: UserId) -> StoreResult<bool>;
+    /// Replaces the user's roles; every name must name an existing role (`NotFound`).
+    async fn set_user_roles(&self, id: UserId, roles: &[String]) -> StoreResult<()>;
+
+    // Groups
+    async fn insert_group(&self, id: Option<GroupId>, name: &str) -> StoreResult<Group>;
+    async fn list_groups(&self) -> StoreResult<Vec<Group>>;
+    async fn get_group(&self, id: GroupId) -> StoreResult<Option<Group>>;
+    async fn delete_group(&self, id: GroupId) -> StoreResult<bool>;
+    async fn group_members(&self, id: GroupId) -> StoreResult<Vec<UserId>>;
+    async fn user_groups(&self, user: UserId) -> StoreResult<Vec<Group>>;
+    async fn add_group_member(&self, group: GroupId, user: UserId) -> StoreResult<()>;
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> StoreResult<bool>;
+
+    // Roles
+    async fn list_roles(&self) -> StoreResult<Vec<Role>>;
+    /// Creates the role or replaces its description and privileges.
+    async fn put_role(&self, role: &Role) -> StoreResult<()>;
+    async fn delete_role(&self, name: &str) -> StoreResult<bool>;
+
+    // Sessions
+    async fn insert_session(&self, session: &Session, token: &TokenHash) -> StoreResult<()>;
+    async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
+    async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
+    /// Newest first.
+    async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
+    /// Ends the session if it is still active; returns whether it did.
+    async fn end_session(&self, id: &str, at: OffsetDateTime, why: EndReason)
+        -> StoreResult<bool>;
+    /// Ends every active session of a user but `except`; returns the ids it ended.
+    async fn end_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+        at: OffsetDateTime,
+        why: EndReason,
+    ) -> StoreResult<Vec<String>>;
+    /// Records activity; an older instant never overwrites a newer one (latest wins).
+    async fn record_activity(&self, batch: &[Activity]) -> StoreResult<()>;
+    /// Ends active sessions past their expiry, or idle since before `idle_before`, and
+    /// returns them with the reason.
+    async fn end_stale_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_before: Option<OffsetDateTime>,
+    ) -> StoreResult<Vec<(String, EndReason)>>;
+    /// Deletes sessions that ended before `cutoff`; returns how many.
+    async fn purge_sessions(&self, ended_before: OffsetDateTime) -> StoreResult<u64>;
+
+    // Audit
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+    async fn purge_audit(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}

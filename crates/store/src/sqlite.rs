@@ -1,0 +1,709 @@
+//! The SQLite engine: sessiond's embedded default. One file in the data directory, WAL
+//! journal, foreign keys on.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sessiond_core::clock::{from_micros, to_micros};
+use sessiond_core::model::*;
+use sessiond_core::secret::TokenHash;
+use sessiond_core::store::{Activity, Store, StoreResult, UserUpdate};
+use sessiond_core::{Privilege, PrivilegeSet, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use time::OffsetDateTime;
+
+use crate::map_err;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `sessiond.db` in `data_dir` and runs the migrations.
+    pub async fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display()))
+        })?;
+        let opts = SqliteConnectOptions::new()
+            .filename(data_dir.join("sessiond.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts)
+            .await
+            .map_err(map_err)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Runs the migrations and returns how many were applied now.
+    pub async fn migrate(data_dir: &Path) -> StoreResult<()> {
+        Self::open(data_dir).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn roles_of(&self, id: UserId) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn user_row(&self, row: Option<SqliteRow>) -> StoreResult<Option<User>> {
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let mut u = user_from_row(&r)?;
+                u.roles = self.roles_of(u.id).await?;
+                Ok(Some(u))
+            }
+        }
+    }
+}
+
+fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
+    let profile: String = r.try_get("profile").map_err(map_err)?;
+    let account_type: String = r.try_get("account_type").map_err(map_err)?;
+    Ok(User {
+        id: r.try_get("id").map_err(map_err)?,
+        name: r.try_get("name").map_err(map_err)?,
+        account_type: AccountType::parse(&account_type).unwrap_or_default(),
+        primary_group: r.try_get("primary_group").map_err(map_err)?,
+        can_change_password: r.try_get("can_change_password").map_err(map_err)?,
+        enabled: r.try_get("enabled").map_err(map_err)?,
+        password_hash: r.try_get("password_hash").map_err(map_err)?,
+        profile: serde_json::from_str(&profile)
+            .map_err(|e| StoreError::Other(format!("bad profile JSON: {e}")))?,
+        roles: vec![],
+        created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
+        updated_at: from_micros(r.try_get("updated_at").map_err(map_err)?),
+    })
+}
+
+fn session_from_row(r: &SqliteRow) -> StoreResult<Session> {
+    let g = |e| map_err(e);
+    let auth: String = r.try_get("auth_method").map_err(g)?;
+    let reason: Option<String> = r.try_get("end_reason").map_err(g)?;
+    let shares: String = r.try_get("shares").map_err(g)?;
+    Ok(Session {
+        id: r.try_get("id").map_err(g)?,
+        user_id: r.try_get("user_id").map_err(g)?,
+        server: r.try_get("server").map_err(g)?,
+        client_name: r.try_get("client_name").map_err(g)?,
+        client_type: r.try_get("client_type").map_err(g)?,
+        console_type: r.try_get("console_type").map_err(g)?,
+        transport: r.try_get("transport").map_err(g)?,
+        auth_method: AuthMethod::parse(&auth)
+            .ok_or_else(|| StoreError::Other(format!("unknown auth method {auth:?}")))?,
+        actor: r.try_get("actor").map_err(g)?,
+        access_token_id: r.try_get("access_token_id").map_err(g)?,
+        browser_session_id: r.try_get("browser_session_id").map_err(g)?,
+        login_time: from_micros(r.try_get("login_time").map_err(g)?),
+        last_active: from_micros(r.try_get("last_active").map_err(g)?),
+        expires_at: r.try_get::<Option<i64>, _>("expires_at").map_err(g)?.map(from_micros),
+        logout_time: r.try_get::<Option<i64>, _>("logout_time").map_err(g)?.map(from_micros),
+        end_reason: reason.as_deref().and_then(EndReason::parse),
+        num_opens: r.try_get("num_opens").map_err(g)?,
+        user_flags: r.try_get("user_flags").map_err(g)?,
+        shares: serde_json::from_str(&shares).unwrap_or_default(),
+    })
+}
+
+fn audit_from_row(r: &SqliteRow) -> StoreResult<AuditEvent> {
+    let g = |e| map_err(e);
+    let kind: String = r.try_get("kind").map_err(g)?;
+    Ok(AuditEvent {
+        id: r.try_get("id").map_err(g)?,
+        time: from_micros(r.try_get("time").map_err(g)?),
+        kind: AuditKind::parse(&kind)
+            .ok_or_else(|| StoreError::Other(format!("unknown audit kind {kind:?}")))?,
+        actor_id: r.try_get("actor_id").map_err(g)?,
+        actor_name: r.try_get("actor_name").map_err(g)?,
+        session_id: r.try_get("session_id").map_err(g)?,
+        client: r.try_get("client").map_err(g)?,
+        subject: r.try_get("subject").map_err(g)?,
+        detail: r.try_get("detail").map_err(g)?,
+    })
+}
+
+fn profile_json(p: &Profile) -> StoreResult<String> {
+    serde_json::to_string(p).map_err(|e| StoreError::Other(format!("profile: {e}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn insert_user(&self, u: &NewUser, now: OffsetDateTime) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (id, name, account_type, primary_group, can_change_password, enabled,
+                                password_hash, profile, created_at, updated_at)
+             VALUES (COALESCE(?, (SELECT MAX(MAX(id) + 1, 501) FROM users)), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING id",
+        )
+        .bind(u.id)
+        .bind(&u.name)
+        .bind(u.account_type.as_str())
+        .bind(u.primary_group)
+        .bind(u.can_change_password)
+        .bind(u.enabled)
+        .bind(&u.password_hash)
+        .bind(profile_json(&u.profile)?)
+        .bind(to_micros(now))
+        .bind(to_micros(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for role in &u.roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)")
+            .bind(u.primary_group)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        self.get_user(id)
+            .await?
+            .ok_or_else(|| StoreError::Other("user vanished after insert".into()))
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.user_row(row).await
+    }
+
+    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.user_row(row).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let roles: Vec<(i64, String)> =
+            sqlx::query_as("SELECT user_id, role FROM user_roles ORDER BY role")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let mut u = user_from_row(r)?;
+                u.roles = roles
+                    .iter()
+                    .filter(|(id, _)| *id == u.id)
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                Ok(u)
+            })
+            .collect()
+    }
+
+    async fn update_user(&self, id: UserId, c: &UserUpdate) -> StoreResult<User> {
+        let done = sqlx::query(
+            "UPDATE users SET
+                name = COALESCE(?, name),
+                account_type = COALESCE(?, account_type),
+                primary_group = COALESCE(?, primary_group),
+                can_change_password = COALESCE(?, can_change_password),
+                enabled = COALESCE(?, enabled),
+                password_hash = COALESCE(?, password_hash),
+                profile = COALESCE(?, profile),
+                updated_at = COALESCE(?, updated_at)
+             WHERE id = ?",
+        )
+        .bind(&c.name)
+        .bind(c.account_type.map(|a| a.as_str()))
+        .bind(c.primary_group)
+        .bind(c.can_change_password)
+        .bind(c.enabled)
+        .bind(&c.password_hash)
+        .bind(c.profile.as_ref().map(profile_json).transpose()?)
+        .bind(c.updated_at.map(to_micros))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no user with id {id}")));
+        }
+        if let Some(g) = c.primary_group {
+            self.add_group_member(g, id).await?;
+        }
+        self.get_user(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user with id {id}")))
+    }
+
+    async fn delete_user(&self, id: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_user_roles(&self, id: UserId, roles: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("no user with id {id}")));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for role in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match map_err(e) {
+                    StoreError::Other(_) | StoreError::Conflict(_) => {
+                        StoreError::NotFound(format!("no role named {role:?}"))
+                    }
+                    other => other,
+                })?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_group(&self, id: Option<GroupId>, name: &str) -> StoreResult<Group> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO groups (id, name) VALUES (COALESCE(?, (SELECT MAX(MAX(id) + 1, 1001) FROM groups)), ?)
+             RETURNING id",
+        )
+        .bind(id)
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(Group {
+            id,
+            name: name.to_owned(),
+            sid: None,
+            gid: None,
+        })
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<Group>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT id, name, sid, gid FROM groups ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, sid, gid)| Group { id, name, sid, gid })
+            .collect())
+    }
+
+    async fn get_group(&self, id: GroupId) -> StoreResult<Option<Group>> {
+        let row: Option<(i64, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT id, name, sid, gid FROM groups WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.map(|(id, name, sid, gid)| Group { id, name, sid, gid }))
+    }
+
+    async fn delete_group(&self, id: GroupId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM groups WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn group_members(&self, id: GroupId) -> StoreResult<Vec<UserId>> {
+        sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn user_groups(&self, user: UserId) -> StoreResult<Vec<Group>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT g.id, g.name, g.sid, g.gid FROM groups g
+             JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, sid, gid)| Group { id, name, sid, gid })
+            .collect())
+    }
+
+    async fn add_group_member(&self, group: GroupId, user: UserId) -> StoreResult<()> {
+        sqlx::query("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)")
+            .bind(group)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            .bind(group)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_roles(&self) -> StoreResult<Vec<Role>> {
+        let roles: Vec<(String, String, bool)> =
+            sqlx::query_as("SELECT name, description, builtin FROM roles ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let privs: Vec<(String, String)> =
+            sqlx::query_as("SELECT role, privilege FROM role_privileges")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(roles
+            .into_iter()
+            .map(|(name, description, builtin)| Role {
+                privileges: privs
+                    .iter()
+                    .filter(|(r, _)| *r == name)
+                    // A privilege no longer in the table is dropped rather than fatal.
+                    .filter_map(|(_, p)| Privilege::from_str(p).ok())
+                    .collect::<PrivilegeSet>(),
+                name,
+                description,
+                builtin,
+            })
+            .collect())
+    }
+
+    async fn put_role(&self, role: &Role) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO roles (name, description, builtin) VALUES (?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET description = excluded.description, builtin = excluded.builtin",
+        )
+        .bind(&role.name)
+        .bind(&role.description)
+        .bind(role.builtin)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("DELETE FROM role_privileges WHERE role = ?")
+            .bind(&role.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for p in &role.privileges {
+            sqlx::query("INSERT INTO role_privileges (role, privilege) VALUES (?, ?)")
+                .bind(&role.name)
+                .bind(p.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM roles WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_session(&self, s: &Session, token: &TokenHash) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, server, client_name, client_type, console_type,
+                transport, auth_method, actor, access_token_id, browser_session_id, login_time, last_active,
+                expires_at, logout_time, end_reason, num_opens, user_flags, shares)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id)
+        .bind(&token.0[..])
+        .bind(s.user_id)
+        .bind(&s.server)
+        .bind(&s.client_name)
+        .bind(&s.client_type)
+        .bind(s.console_type)
+        .bind(&s.transport)
+        .bind(s.auth_method.as_str())
+        .bind(&s.actor)
+        .bind(&s.access_token_id)
+        .bind(&s.browser_session_id)
+        .bind(to_micros(s.login_time))
+        .bind(to_micros(s.last_active))
+        .bind(s.expires_at.map(to_micros))
+        .bind(s.logout_time.map(to_micros))
+        .bind(s.end_reason.map(|r| r.as_str()))
+        .bind(s.num_opens)
+        .bind(s.user_flags)
+        .bind(serde_json::to_string(&s.shares).unwrap_or_else(|_| "[]".into()))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE token_hash = ?")
+            .bind(&token.0[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(session_from_row)
+            .transpose()
+    }
+
+    async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(session_from_row)
+            .transpose()
+    }
+
+    async fn list_sessions(&self, f: &SessionFilter) -> StoreResult<Vec<Session>> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM sessions WHERE 1 = 1");
+        if let Some(u) = f.user_id {
+            q.push(" AND user_id = ").push_bind(u);
+        }
+        if let Some(s) = &f.server {
+            q.push(" AND server = ").push_bind(s.clone()).push(" COLLATE NOCASE");
+        }
+        if let Some(c) = &f.client_name {
+            q.push(" AND client_name = ").push_bind(c.clone()).push(" COLLATE NOCASE");
+        }
+        match f.state {
+            SessionState::Active => {
+                q.push(" AND logout_time IS NULL");
+            }
+            SessionState::Ended => {
+                q.push(" AND logout_time IS NOT NULL");
+            }
+            SessionState::All => {}
+        }
+        q.push(" ORDER BY login_time DESC, id");
+        if let Some(l) = f.limit {
+            q.push(" LIMIT ").push_bind(l as i64);
+        }
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(session_from_row)
+            .collect()
+    }
+
+    async fn end_session(&self, id: &str, at: OffsetDateTime, why: EndReason) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET logout_time = ?, end_reason = ? WHERE id = ? AND logout_time IS NULL",
+        )
+        .bind(to_micros(at))
+        .bind(why.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+        at: OffsetDateTime,
+        why: EndReason,
+    ) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "UPDATE sessions SET logout_time = ?, end_reason = ?
+             WHERE user_id = ? AND logout_time IS NULL AND id IS NOT COALESCE(?, '')
+             RETURNING id",
+        )
+        .bind(to_micros(at))
+        .bind(why.as_str())
+        .bind(user)
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn record_activity(&self, batch: &[Activity]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for a in batch {
+            sqlx::query("UPDATE sessions SET last_active = MAX(last_active, ?) WHERE id = ?")
+                .bind(to_micros(a.last_active))
+                .bind(&a.session_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn end_stale_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_before: Option<OffsetDateTime>,
+    ) -> StoreResult<Vec<(String, EndReason)>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let expired: Vec<String> = sqlx::query_scalar(
+            "UPDATE sessions SET logout_time = expires_at, end_reason = 'expired'
+             WHERE logout_time IS NULL AND expires_at IS NOT NULL AND expires_at <= ?
+             RETURNING id",
+        )
+        .bind(to_micros(now))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let idle: Vec<String> = match idle_before {
+            Some(cutoff) => sqlx::query_scalar(
+                "UPDATE sessions SET logout_time = ?, end_reason = 'idle'
+                 WHERE logout_time IS NULL AND last_active <= ? AND auth_method != 'reported'
+                 RETURNING id",
+            )
+            .bind(to_micros(now))
+            .bind(to_micros(cutoff))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?,
+            None => vec![],
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(expired
+            .into_iter()
+            .map(|id| (id, EndReason::Expired))
+            .chain(idle.into_iter().map(|id| (id, EndReason::Idle)))
+            .collect())
+    }
+
+    async fn purge_sessions(&self, ended_before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE logout_time IS NOT NULL AND logout_time < ?")
+            .bind(to_micros(ended_before))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit (time, kind, actor_id, actor_name, session_id, client, subject, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(to_micros(e.time))
+        .bind(e.kind.as_str())
+        .bind(e.actor_id)
+        .bind(&e.actor_name)
+        .bind(&e.session_id)
+        .bind(&e.client)
+        .bind(&e.subject)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM audit WHERE 1 = 1");
+        if let Some(a) = f.actor_id {
+            q.push(" AND actor_id = ").push_bind(a);
+        }
+        if let Some(k) = f.kind {
+            q.push(" AND kind = ").push_bind(k.as_str());
+        }
+        if let Some(s) = f.since {
+            q.push(" AND time >= ").push_bind(to_micros(s));
+        }
+        q.push(" ORDER BY id DESC");
+        if let Some(l) = f.limit {
+            q.push(" LIMIT ").push_bind(l as i64);
+        }
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(audit_from_row)
+            .collect()
+    }
+
+    async fn purge_audit(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit WHERE time < ?")
+            .bind(to_micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}
