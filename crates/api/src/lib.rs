@@ -1,1 +1,268 @@
-//! placeholder
+//! # sessiond-api
+//!
+//! The request and response types of sessiond's native API (`/api/v1`). The server renders
+//! them and the CLI reads them, so the two cannot drift apart.
+//!
+//! # Layout
+//! - this file: every type, grouped by resource (login, sessions, users, roles, groups,
+//!   audit, errors). Times are RFC 3339 strings in UTC.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+pub const PREFIX: &str = "/api/v1";
+
+/// The User-Agent sessiond's own CLI sends; sessions opened with it are "command line".
+pub const CLI_USER_AGENT_PREFIX: &str = "sessiond-cli/";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// Optional free text describing the client (defaults to the User-Agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub session_id: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub user_id: i64,
+    pub username: String,
+    pub server: String,
+    pub client_name: String,
+    pub client_type: String,
+    pub console_type: i32,
+    pub transport: Option<String>,
+    pub auth_method: String,
+    pub actor: Option<String>,
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub login_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_active: OffsetDateTime,
+    /// Seconds since the last activity (while active).
+    pub idle_seconds: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub logout_time: Option<OffsetDateTime>,
+    pub end_reason: Option<String>,
+    /// Whether this is the session of the request that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeOthersResponse {
+    pub revoked: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub user: UserView,
+    pub session: SessionView,
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Avatar {
+    pub size: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub location: Option<String>,
+    pub department: Option<String>,
+    pub division: Option<String>,
+    pub job_function: Option<String>,
+    pub work_phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub account_type: String,
+    pub primary_group: i64,
+    pub sid: String,
+    pub nfs_uid: Option<String>,
+    pub home_directory: Option<String>,
+    pub can_change_password: bool,
+    pub avatars: Vec<Avatar>,
+    pub metadata: Map<String, Value>,
+    pub enabled: bool,
+    pub roles: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The settable fields of a user. On create, `name` is required; on PATCH every field is
+/// optional, an absent field is kept and an empty string clears a text field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile_phone: Option<String>,
+    /// NORMAL, SYSTEM (service accounts) or SDL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_group: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfs_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_directory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_change_password: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatars: Option<Vec<Avatar>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Only on create; afterwards use `PUT /users/{id}/roles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleView {
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleList {
+    pub roles: Vec<RoleView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivilegeView {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub sid: Option<String>,
+    pub gid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupList {
+    pub groups: Vec<GroupView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditView {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub session_id: Option<String>,
+    pub client: Option<String>,
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditList {
+    pub events: Vec<AuditView>,
+}
+
+/// Every native error: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code: bad_request, unauthorized, forbidden, not_found,
+    /// method_not_allowed, conflict, payload_too_large, unsupported_media_type,
+    /// unavailable, internal.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,1 +1,106 @@
-fn main() {}
+//! `sessiond`: the server (`serve`, `migrate`) and a command-line client of its native API.
+
+mod client;
+mod commands;
+mod fail;
+mod serve;
+mod table;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::fail::Fail;
+
+#[derive(Parser)]
+#[command(
+    name = "sessiond",
+    version,
+    about = "One session service that answers in many products' dialects",
+    long_about = "sessiond keeps every session: who opened it, from where, on which server, since \
+when, idle for how long, allowed to do what. `sessiond serve` runs the server; the other \
+commands are a client of its native API (log in first with `sessiond login`)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by the client commands.
+#[derive(Debug, clap::Args, Clone)]
+pub struct ClientOpts {
+    /// Where the login token is kept [default: $XDG_CONFIG_HOME/sessiond/credentials.json].
+    #[arg(long, env = "SESSIOND_CREDENTIALS", global = true, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Print JSON (the native API's own) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        args: serve::ServeArgs,
+        /// Log filter, e.g. info or sessiond=debug [default: info].
+        #[arg(long, env = "SESSIOND_LOG", value_name = "FILTER")]
+        log: Option<String>,
+    },
+    /// Create or upgrade the store's schema, then exit.
+    Migrate {
+        /// Directory of the embedded SQLite store.
+        #[arg(
+            long,
+            env = "SESSIOND_DATA_DIR",
+            default_value = "./sessiond-data",
+            value_name = "DIR"
+        )]
+        data_dir: PathBuf,
+    },
+    #[command(flatten)]
+    Client(commands::ClientCommand),
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter =
+        EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sessiond: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result: Result<(), Fail> = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { args, log } => {
+                let settings = args.resolve(log)?;
+                init_logging(settings.log.as_deref());
+                for var in serve::unknown_env_vars() {
+                    tracing::warn!("unknown environment variable {var} is ignored (a typo?)");
+                }
+                serve::run(settings).await
+            }
+            Command::Migrate { data_dir } => serve::migrate(data_dir).await,
+            Command::Client(cmd) => commands::run(cmd).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("sessiond: {}", e.message);
+        std::process::exit(e.code);
+    }
+}

@@ -165,11 +165,22 @@ impl AuthCache {
     }
 
     pub fn evict_token(&self, token: &TokenHash) {
-        self.evict_where(|maps| vec![*token].into_iter().filter(|t| maps.by_token.contains_key(t)).collect());
+        self.evict_where(|maps| {
+            vec![*token]
+                .into_iter()
+                .filter(|t| maps.by_token.contains_key(t))
+                .collect()
+        });
     }
 
     pub fn evict_session(&self, session_id: &str) {
-        self.evict_where(|maps| maps.by_session.get(session_id).copied().into_iter().collect());
+        self.evict_where(|maps| {
+            maps.by_session
+                .get(session_id)
+                .copied()
+                .into_iter()
+                .collect()
+        });
     }
 
     pub fn evict_user(&self, user: UserId) {

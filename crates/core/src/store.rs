@@ -71,8 +71,7 @@ pub trait Store: Send + Sync + 'static {
     /// Newest first.
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
     /// Ends the session if it is still active; returns whether it did.
-    async fn end_session(&self, id: &str, at: OffsetDateTime, why: EndReason)
-        -> StoreResult<bool>;
+    async fn end_session(&self, id: &str, at: OffsetDateTime, why: EndReason) -> StoreResult<bool>;
     /// Ends every active session of a user but `except`; returns the ids it ended.
     async fn end_user_sessions(
         &self,

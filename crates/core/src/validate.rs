@@ -19,8 +19,7 @@ pub fn name(kind: &str, s: &str) -> CoreResult<()> {
     let ok = !s.is_empty()
         && s.chars().count() <= MAX_NAME
         && s.chars().next().is_some_and(|c| c.is_alphanumeric())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ' '))
         && !s.ends_with(' ');
     if ok {
@@ -61,14 +60,14 @@ pub fn field(label: &str, v: &Option<String>) -> CoreResult<()> {
 
 pub fn avatars(a: &[Avatar]) -> CoreResult<()> {
     if a.len() > MAX_AVATARS {
-        return Err(CoreError::Invalid(format!(
-            "at most {MAX_AVATARS} avatars"
-        )));
+        return Err(CoreError::Invalid(format!("at most {MAX_AVATARS} avatars")));
     }
     for av in a {
         field("avatar size", &Some(av.size.clone()))?;
         if av.url.len() > 2048 {
-            return Err(CoreError::Invalid("avatar url must be at most 2048 bytes".into()));
+            return Err(CoreError::Invalid(
+                "avatar url must be at most 2048 bytes".into(),
+            ));
         }
     }
     Ok(())
@@ -98,11 +97,23 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["admin", "jane.doe", "bot-1", "a@b", "Zoë", "svc_x", "Jane Doe"] {
+        for ok in [
+            "admin", "jane.doe", "bot-1", "a@b", "Zoë", "svc_x", "Jane Doe",
+        ] {
             assert!(name("user", ok).is_ok(), "{ok}");
         }
         let long = "a".repeat(65);
-        for bad in ["", " a", "a ", "DOM\\x", "local:x", "a/b", long.as_str(), "-x", "a\tb"] {
+        for bad in [
+            "",
+            " a",
+            "a ",
+            "DOM\\x",
+            "local:x",
+            "a/b",
+            long.as_str(),
+            "-x",
+            "a\tb",
+        ] {
             assert!(name("user", bad).is_err(), "{bad:?}");
         }
     }

@@ -1,1 +1,18 @@
-//! placeholder
+//! # sessiond-server
+//!
+//! The HTTP face of sessiond: axum routers over one `Core`.
+//!
+//! # Layout
+//! - `app`: `AppState`, `ServerConfig`, the top-level router and `serve`.
+//! - `native/`: the native JSON API under `/api/v1` (`routes` is its table of contents;
+//!   `error` maps `CoreError` and axum rejections to its error shape; `extract` holds the
+//!   caller and body extractors; `convert` turns core records into `sessiond_api` types).
+//! - `health`: `/healthz` and `/readyz`.
+//! - `tasks`: background work (activity flush, expiry sweep, history purge).
+
+pub mod app;
+pub mod health;
+pub mod native;
+pub mod tasks;
+
+pub use app::{build_router, serve, AppState, ServerConfig};

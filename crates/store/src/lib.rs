@@ -8,7 +8,8 @@
 //! - `contract`: the behaviour every engine must show, as functions the engines' tests run.
 //! - `migrations/<engine>/`: the schema, applied at start-up.
 
-pub mod contract;
+#[cfg(test)]
+mod contract;
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;

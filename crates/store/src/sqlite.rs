@@ -11,7 +11,9 @@ use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
 use sessiond_core::store::{Activity, Store, StoreResult, UserUpdate};
 use sessiond_core::{Privilege, PrivilegeSet, StoreError};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
@@ -27,7 +29,10 @@ impl SqliteStore {
     /// Opens (creating if needed) `sessiond.db` in `data_dir` and runs the migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create data directory {}: {e}", data_dir.display()))
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
         })?;
         let opts = SqliteConnectOptions::new()
             .filename(data_dir.join("sessiond.db"))
@@ -117,8 +122,14 @@ fn session_from_row(r: &SqliteRow) -> StoreResult<Session> {
         browser_session_id: r.try_get("browser_session_id").map_err(g)?,
         login_time: from_micros(r.try_get("login_time").map_err(g)?),
         last_active: from_micros(r.try_get("last_active").map_err(g)?),
-        expires_at: r.try_get::<Option<i64>, _>("expires_at").map_err(g)?.map(from_micros),
-        logout_time: r.try_get::<Option<i64>, _>("logout_time").map_err(g)?.map(from_micros),
+        expires_at: r
+            .try_get::<Option<i64>, _>("expires_at")
+            .map_err(g)?
+            .map(from_micros),
+        logout_time: r
+            .try_get::<Option<i64>, _>("logout_time")
+            .map_err(g)?
+            .map(from_micros),
         end_reason: reason.as_deref().and_then(EndReason::parse),
         num_opens: r.try_get("num_opens").map_err(g)?,
         user_flags: r.try_get("user_flags").map_err(g)?,
@@ -150,7 +161,10 @@ fn profile_json(p: &Profile) -> StoreResult<String> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -166,7 +180,7 @@ impl Store for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (id, name, account_type, primary_group, can_change_password, enabled,
                                 password_hash, profile, created_at, updated_at)
-             VALUES (COALESCE(?, (SELECT MAX(MAX(id) + 1, 501) FROM users)), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (COALESCE(?, (SELECT COALESCE(MAX(MAX(id) + 1, 501), 501) FROM users)), ?, ?, ?, ?, ?, ?, ?, ?, ?)
              RETURNING id",
         )
         .bind(u.id)
@@ -321,7 +335,7 @@ impl Store for SqliteStore {
 
     async fn insert_group(&self, id: Option<GroupId>, name: &str) -> StoreResult<Group> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO groups (id, name) VALUES (COALESCE(?, (SELECT MAX(MAX(id) + 1, 1001) FROM groups)), ?)
+            "INSERT INTO groups (id, name) VALUES (COALESCE(?, (SELECT COALESCE(MAX(MAX(id) + 1, 1001), 1001) FROM groups)), ?)
              RETURNING id",
         )
         .bind(id)
@@ -536,10 +550,14 @@ impl Store for SqliteStore {
             q.push(" AND user_id = ").push_bind(u);
         }
         if let Some(s) = &f.server {
-            q.push(" AND server = ").push_bind(s.clone()).push(" COLLATE NOCASE");
+            q.push(" AND server = ")
+                .push_bind(s.clone())
+                .push(" COLLATE NOCASE");
         }
         if let Some(c) = &f.client_name {
-            q.push(" AND client_name = ").push_bind(c.clone()).push(" COLLATE NOCASE");
+            q.push(" AND client_name = ")
+                .push_bind(c.clone())
+                .push(" COLLATE NOCASE");
         }
         match f.state {
             SessionState::Active => {
@@ -647,11 +665,12 @@ impl Store for SqliteStore {
     }
 
     async fn purge_sessions(&self, ended_before: OffsetDateTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE logout_time IS NOT NULL AND logout_time < ?")
-            .bind(to_micros(ended_before))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let done =
+            sqlx::query("DELETE FROM sessions WHERE logout_time IS NOT NULL AND logout_time < ?")
+                .bind(to_micros(ended_before))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
         Ok(done.rows_affected())
     }
 
@@ -706,4 +725,32 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
         Ok(done.rows_affected())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    /// A store in its own temporary data directory, removed when the test ends.
+    struct Fresh {
+        store: SqliteStore,
+        _dir: tempfile::TempDir,
+    }
+
+    impl std::ops::Deref for Fresh {
+        type Target = SqliteStore;
+        fn deref(&self) -> &SqliteStore {
+            &self.store
+        }
+    }
+
+    async fn fresh() -> Fresh {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(dir.path())
+            .await
+            .expect("open SQLite store");
+        Fresh { store, _dir: dir }
+    }
+
+    crate::contract::contract_tests!(fresh);
 }

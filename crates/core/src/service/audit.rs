@@ -52,7 +52,11 @@ impl Core {
         .await
     }
 
-    pub async fn list_audit(&self, p: &Principal, filter: &AuditFilter) -> CoreResult<Vec<AuditEvent>> {
+    pub async fn list_audit(
+        &self,
+        p: &Principal,
+        filter: &AuditFilter,
+    ) -> CoreResult<Vec<AuditEvent>> {
         self.require(p, Privilege::AUDIT_READ).await?;
         let mut filter = filter.clone();
         filter.limit = Some(filter.limit.unwrap_or(100).min(1000));

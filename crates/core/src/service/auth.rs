@@ -78,7 +78,10 @@ impl Core {
         let user = self.store.get_user_by_name(username).await?;
         let ok = self
             .hasher
-            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
+            .verify(
+                password,
+                user.as_ref().and_then(|u| u.password_hash.as_deref()),
+            )
             .await?;
         let user = match user {
             Some(u) if ok => u,
@@ -111,7 +114,11 @@ impl Core {
     }
 
     /// Opens a session for a user whose identity a dialect has already established.
-    pub async fn open_session(&self, user: Arc<User>, ctx: LoginContext) -> CoreResult<LoginOutcome> {
+    pub async fn open_session(
+        &self,
+        user: Arc<User>,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
         let now = self.clock.now();
         let token = Token::generate()?;
         let session = Session {

@@ -26,7 +26,13 @@ impl Core {
             self.store.put_role(&role).await?;
         }
         self.reload_roles().await?;
-        let existing: Vec<GroupId> = self.store.list_groups().await?.iter().map(|g| g.id).collect();
+        let existing: Vec<GroupId> = self
+            .store
+            .list_groups()
+            .await?
+            .iter()
+            .map(|g| g.id)
+            .collect();
         for (id, name) in [
             (ADMINS_GROUP_ID, "Admins"),
             (USERS_GROUP_ID, "Users"),
@@ -72,7 +78,9 @@ impl Core {
             Err(crate::error::StoreError::Conflict(_)) => return Ok(Bootstrap::default()),
             Err(e) => return Err(CoreError::from(e)),
         }
-        self.store.add_group_member(ADMINS_GROUP_ID, ADMIN_USER_ID).await?;
+        self.store
+            .add_group_member(ADMINS_GROUP_ID, ADMIN_USER_ID)
+            .await?;
         tracing::info!("created the admin user (id {ADMIN_USER_ID})");
         Ok(Bootstrap {
             admin_created: true,

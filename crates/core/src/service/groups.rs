@@ -2,7 +2,9 @@
 
 use super::{Core, Principal};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{AuditKind, Group, GroupId, UserId, ADMINS_GROUP_ID, GUESTS_GROUP_ID, USERS_GROUP_ID};
+use crate::model::{
+    AuditKind, Group, GroupId, UserId, ADMINS_GROUP_ID, GUESTS_GROUP_ID, USERS_GROUP_ID,
+};
 use crate::privilege::Privilege;
 use crate::validate;
 
@@ -43,9 +45,17 @@ impl Core {
     pub async fn delete_group(&self, p: &Principal, id: GroupId) -> CoreResult<()> {
         self.require(p, Privilege::LOCAL_GROUP_WRITE).await?;
         if [ADMINS_GROUP_ID, USERS_GROUP_ID, GUESTS_GROUP_ID].contains(&id) {
-            return Err(CoreError::Conflict("built-in groups cannot be deleted".into()));
+            return Err(CoreError::Conflict(
+                "built-in groups cannot be deleted".into(),
+            ));
         }
-        if self.store.list_users().await?.iter().any(|u| u.primary_group == id) {
+        if self
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .any(|u| u.primary_group == id)
+        {
             return Err(CoreError::Conflict(
                 "the group is some user's primary group".into(),
             ));
@@ -53,28 +63,55 @@ impl Core {
         if !self.store.delete_group(id).await? {
             return Err(CoreError::NotFound(format!("no group with id {id}")));
         }
-        self.audit_by(p, AuditKind::GroupChanged, Some(&id.to_string()), "group deleted")
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::GroupChanged,
+            Some(&id.to_string()),
+            "group deleted",
+        )
+        .await;
         Ok(())
     }
 
-    pub async fn add_group_member(&self, p: &Principal, group: GroupId, user: UserId) -> CoreResult<()> {
+    pub async fn add_group_member(
+        &self,
+        p: &Principal,
+        group: GroupId,
+        user: UserId,
+    ) -> CoreResult<()> {
         self.require(p, Privilege::LOCAL_GROUP_WRITE).await?;
         self.get_group(p, group).await?;
         self.get_user(p, user).await?;
         self.store.add_group_member(group, user).await?;
-        self.audit_by(p, AuditKind::GroupChanged, Some(&group.to_string()), &format!("user {user} added"))
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::GroupChanged,
+            Some(&group.to_string()),
+            &format!("user {user} added"),
+        )
+        .await;
         Ok(())
     }
 
-    pub async fn remove_group_member(&self, p: &Principal, group: GroupId, user: UserId) -> CoreResult<()> {
+    pub async fn remove_group_member(
+        &self,
+        p: &Principal,
+        group: GroupId,
+        user: UserId,
+    ) -> CoreResult<()> {
         self.require(p, Privilege::LOCAL_GROUP_WRITE).await?;
         if !self.store.remove_group_member(group, user).await? {
-            return Err(CoreError::NotFound(format!("user {user} is not a member of group {group}")));
+            return Err(CoreError::NotFound(format!(
+                "user {user} is not a member of group {group}"
+            )));
         }
-        self.audit_by(p, AuditKind::GroupChanged, Some(&group.to_string()), &format!("user {user} removed"))
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::GroupChanged,
+            Some(&group.to_string()),
+            &format!("user {user} removed"),
+        )
+        .await;
         Ok(())
     }
 }

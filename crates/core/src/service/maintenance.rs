@@ -41,7 +41,10 @@ impl Core {
             .store
             .purge_sessions(now - self.cfg.history_retention)
             .await?;
-        let purged_audit = self.store.purge_audit(now - self.cfg.audit_retention).await?;
+        let purged_audit = self
+            .store
+            .purge_audit(now - self.cfg.audit_retention)
+            .await?;
         Ok(SweepReport {
             flushed,
             ended: ended.len(),

@@ -166,10 +166,15 @@ mod tests {
     fn builtin_roles_hold_what_they_promise() {
         let roles = builtin_roles();
         let get = |n: &str| roles.iter().find(|r| r.name == n).unwrap();
-        assert_eq!(get(ADMINISTRATORS).privileges.len(), Privilege::all().count());
+        assert_eq!(
+            get(ADMINISTRATORS).privileges.len(),
+            Privilege::all().count()
+        );
         assert!(get(OBSERVERS).privileges.iter().all(|p| p.is_read_only()));
         assert!(get(OBSERVERS).privileges.contains(&Privilege::SESSION_READ));
-        assert!(!get(OBSERVERS).privileges.contains(&Privilege::SESSION_WRITE));
+        assert!(!get(OBSERVERS)
+            .privileges
+            .contains(&Privilege::SESSION_WRITE));
         assert!(get(SERVER_OPERATORS)
             .privileges
             .contains(&Privilege::SESSION_WRITE));

@@ -9,7 +9,11 @@ pub const MAX_LIST: u32 = 1000;
 
 impl Core {
     /// Lists sessions. Without `PRIVILEGE_SESSION_READ` a caller sees only their own.
-    pub async fn list_sessions(&self, p: &Principal, filter: &SessionFilter) -> CoreResult<Vec<Session>> {
+    pub async fn list_sessions(
+        &self,
+        p: &Principal,
+        filter: &SessionFilter,
+    ) -> CoreResult<Vec<Session>> {
         let mut filter = filter.clone();
         if filter.user_id != Some(p.user.id) {
             self.require(p, Privilege::SESSION_READ).await?;
@@ -46,7 +50,9 @@ impl Core {
             self.require(p, Privilege::SESSION_WRITE).await?;
         }
         if !s.is_active() {
-            return Err(CoreError::Conflict(format!("session {id} has already ended")));
+            return Err(CoreError::Conflict(format!(
+                "session {id} has already ended"
+            )));
         }
         let why = if id == p.session.id {
             EndReason::Logout

@@ -40,8 +40,13 @@ impl Core {
             self.require(p, Privilege::ROLE_WRITE).await?;
         }
         let user = self.insert_user(req).await?;
-        self.audit_by(p, AuditKind::UserCreated, Some(&user.name), &format!("user {} created", user.id))
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::UserCreated,
+            Some(&user.name),
+            &format!("user {} created", user.id),
+        )
+        .await;
         Ok(user)
     }
 
@@ -94,7 +99,12 @@ impl Core {
         Ok(self.store.get_user_by_name(name).await?)
     }
 
-    pub async fn update_user(&self, p: &Principal, id: UserId, ch: UserChanges) -> CoreResult<User> {
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: UserId,
+        ch: UserChanges,
+    ) -> CoreResult<User> {
         self.require(p, Privilege::LOCAL_USER_WRITE).await?;
         let current = self.get_user(p, id).await?;
         if let Some(n) = &ch.name {
@@ -108,7 +118,9 @@ impl Core {
         }
         if ch.enabled == Some(false) {
             if id == p.user.id {
-                return Err(CoreError::Conflict("you cannot disable your own account".into()));
+                return Err(CoreError::Conflict(
+                    "you cannot disable your own account".into(),
+                ));
             }
             self.keep_an_administrator(&current).await?;
         }
@@ -150,19 +162,31 @@ impl Core {
     pub async fn delete_user(&self, p: &Principal, id: UserId) -> CoreResult<()> {
         self.require(p, Privilege::LOCAL_USER_WRITE).await?;
         if id == p.user.id {
-            return Err(CoreError::Conflict("you cannot delete your own account".into()));
+            return Err(CoreError::Conflict(
+                "you cannot delete your own account".into(),
+            ));
         }
         let user = self.get_user(p, id).await?;
         self.keep_an_administrator(&user).await?;
         self.end_all_sessions_of(id, None).await?;
         self.store.delete_user(id).await?;
         self.cache.evict_user(id);
-        self.audit_by(p, AuditKind::UserDeleted, Some(&user.name), &format!("user {id} deleted"))
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::UserDeleted,
+            Some(&user.name),
+            &format!("user {id} deleted"),
+        )
+        .await;
         Ok(())
     }
 
-    pub async fn set_user_roles(&self, p: &Principal, id: UserId, roles: Vec<String>) -> CoreResult<User> {
+    pub async fn set_user_roles(
+        &self,
+        p: &Principal,
+        id: UserId,
+        roles: Vec<String>,
+    ) -> CoreResult<User> {
         self.require(p, Privilege::ROLE_WRITE).await?;
         self.check_roles(&roles)?;
         let user = self.get_user(p, id).await?;
@@ -174,8 +198,13 @@ impl Core {
         roles.dedup();
         self.store.set_user_roles(id, &roles).await?;
         self.cache.evict_user(id);
-        self.audit_by(p, AuditKind::RolesChanged, Some(&user.name), &format!("roles: {}", roles.join(", ")))
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::RolesChanged,
+            Some(&user.name),
+            &format!("roles: {}", roles.join(", ")),
+        )
+        .await;
         self.get_user(p, id).await
     }
 
@@ -183,11 +212,22 @@ impl Core {
     pub async fn change_own_password(&self, p: &Principal, old: &str, new: &str) -> CoreResult<()> {
         let user = self.get_user(p, p.user.id).await?;
         if !user.can_change_password {
-            return Err(CoreError::Forbidden("this account may not change its password".into()));
+            return Err(CoreError::Forbidden(
+                "this account may not change its password".into(),
+            ));
         }
-        if !self.hasher.verify(old, user.password_hash.as_deref()).await? {
-            self.audit_by(p, AuditKind::LoginFailed, Some(&user.name), "wrong old password")
-                .await;
+        if !self
+            .hasher
+            .verify(old, user.password_hash.as_deref())
+            .await?
+        {
+            self.audit_by(
+                p,
+                AuditKind::LoginFailed,
+                Some(&user.name),
+                "wrong old password",
+            )
+            .await;
             return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
         }
         validate::new_password(new)?;
@@ -197,14 +237,24 @@ impl Core {
             ..UserUpdate::default()
         };
         self.store.update_user(user.id, &update).await?;
-        self.end_all_sessions_of(user.id, Some(&p.session.id)).await?;
+        self.end_all_sessions_of(user.id, Some(&p.session.id))
+            .await?;
         self.cache.evict_user(user.id);
-        self.audit_by(p, AuditKind::PasswordChanged, Some(&user.name), "own password changed")
-            .await;
+        self.audit_by(
+            p,
+            AuditKind::PasswordChanged,
+            Some(&user.name),
+            "own password changed",
+        )
+        .await;
         Ok(())
     }
 
-    pub(super) async fn end_all_sessions_of(&self, user: UserId, except: Option<&str>) -> CoreResult<Vec<String>> {
+    pub(super) async fn end_all_sessions_of(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+    ) -> CoreResult<Vec<String>> {
         self.flush_activity().await.ok();
         let ended = self
             .store
@@ -218,7 +268,10 @@ impl Core {
 
     fn check_roles(&self, roles: &[String]) -> CoreResult<()> {
         if roles.len() > validate::MAX_ROLES {
-            return Err(CoreError::Invalid(format!("at most {} roles", validate::MAX_ROLES)));
+            return Err(CoreError::Invalid(format!(
+                "at most {} roles",
+                validate::MAX_ROLES
+            )));
         }
         match roles.iter().find(|r| !self.role_exists(r)) {
             Some(r) => Err(CoreError::Invalid(format!("no role named {r:?}"))),
@@ -243,7 +296,9 @@ impl Core {
             .list_users()
             .await?
             .into_iter()
-            .filter(|u| u.id != losing.id && u.enabled && u.roles.iter().any(|r| r == ADMINISTRATORS))
+            .filter(|u| {
+                u.id != losing.id && u.enabled && u.roles.iter().any(|r| r == ADMINISTRATORS)
+            })
             .count();
         if others == 0 {
             return Err(CoreError::Conflict(format!(
@@ -252,6 +307,23 @@ impl Core {
             )));
         }
         Ok(())
+    }
+
+    /// Names for user ids, for rendering lists the caller may already see.
+    pub async fn user_names(
+        &self,
+        ids: &[UserId],
+    ) -> CoreResult<std::collections::HashMap<UserId, String>> {
+        let mut out = std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for u in self.store.list_users().await? {
+            if ids.contains(&u.id) {
+                out.insert(u.id, u.name);
+            }
+        }
+        Ok(out)
     }
 
     /// The user behind a principal, fresh from the store (not the cached copy).

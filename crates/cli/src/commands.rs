@@ -1,0 +1,763 @@
+//! The client commands: each sends native API requests and prints tables or `--json`.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Subcommand;
+use reqwest::Method;
+use serde::Serialize;
+use sessiond_api as api;
+
+use crate::client::{self, enc, Api, Credentials};
+use crate::fail::{Context, Fail};
+use crate::table;
+use crate::ClientOpts;
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Log in; the token is kept (mode 0600) for the commands that follow. The password
+    /// comes from SESSIOND_PASSWORD, or is asked for without echo.
+    Login {
+        /// URL of the sessiond server [default: the last one logged in to, else
+        /// http://127.0.0.1:8000].
+        #[arg(long, env = "SESSIOND_SERVER", value_name = "URL")]
+        server: Option<String>,
+        /// User name.
+        #[arg(long, short)]
+        username: String,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// End this session on the server and forget the token.
+    Logout {
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// Who am I: user, session and privileges.
+    Whoami {
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// List, show and revoke sessions.
+    Sessions {
+        #[command(subcommand)]
+        cmd: SessionsCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// Manage users (needs the user privileges).
+    Users {
+        #[command(subcommand)]
+        cmd: UsersCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// Manage roles and their privileges.
+    Roles {
+        #[command(subcommand)]
+        cmd: RolesCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// Read the audit log (needs PRIVILEGE_AUDIT_READ).
+    Audit {
+        #[command(flatten)]
+        opts: ClientOpts,
+        /// Only this kind: login, login_failed, logout, revoke, denied, ...
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only what this user (name or id) did.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many events (newest first) [default: 100].
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SessionsCmd {
+    /// List sessions: yours, or everyone's with PRIVILEGE_SESSION_READ.
+    List {
+        /// Only this user's (name or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only sessions on this server.
+        #[arg(long)]
+        server: Option<String>,
+        /// Only sessions from this client.
+        #[arg(long)]
+        client: Option<String>,
+        /// active, ended or all [default: active].
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show one session.
+    Show { id: String },
+    /// End a session by id, or with --others every other session of yours.
+    Revoke {
+        #[arg(required_unless_present = "others", conflicts_with = "others")]
+        id: Option<String>,
+        /// Revoke all your sessions except this one.
+        #[arg(long)]
+        others: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCmd {
+    /// List users.
+    List,
+    /// Show one user (name or id).
+    Show { user: String },
+    /// Create a user; the password is asked for, or read from stdin with --password-stdin.
+    Add {
+        name: String,
+        #[command(flatten)]
+        fields: UserFieldArgs,
+        /// Role to grant (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Create the user without a password (cannot log in by password).
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_password: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's fields; an empty value clears a field.
+    Modify {
+        user: String,
+        #[command(flatten)]
+        fields: UserFieldArgs,
+        /// Rename the user.
+        #[arg(long)]
+        rename: Option<String>,
+        /// Allow the user to log in.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse the user's logins and end their sessions.
+        #[arg(long)]
+        disable: bool,
+        /// Set a new password (asked for, or from stdin with --password-stdin); ends the
+        /// user's sessions.
+        #[arg(long)]
+        reset_password: bool,
+        #[arg(long, requires = "reset_password")]
+        password_stdin: bool,
+    },
+    /// Delete a user and end their sessions.
+    Delete { user: String },
+    /// Replace a user's roles.
+    SetRoles {
+        user: String,
+        /// The complete list of roles (none to remove all).
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct UserFieldArgs {
+    #[arg(long)]
+    display_name: Option<String>,
+    #[arg(long)]
+    first_name: Option<String>,
+    #[arg(long)]
+    last_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    company: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    #[arg(long)]
+    department: Option<String>,
+    #[arg(long)]
+    division: Option<String>,
+    #[arg(long)]
+    job_function: Option<String>,
+    #[arg(long)]
+    work_phone: Option<String>,
+    #[arg(long)]
+    mobile_phone: Option<String>,
+    /// NORMAL, SYSTEM (service accounts) or SDL.
+    #[arg(long)]
+    account_type: Option<String>,
+    #[arg(long)]
+    primary_group: Option<i64>,
+    #[arg(long)]
+    sid: Option<String>,
+    #[arg(long)]
+    nfs_uid: Option<String>,
+    #[arg(long)]
+    home_directory: Option<String>,
+    #[arg(long)]
+    can_change_password: Option<bool>,
+}
+
+impl UserFieldArgs {
+    fn into_fields(self) -> api::UserFields {
+        api::UserFields {
+            display_name: self.display_name,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            title: self.title,
+            company: self.company,
+            location: self.location,
+            department: self.department,
+            division: self.division,
+            job_function: self.job_function,
+            work_phone: self.work_phone,
+            mobile_phone: self.mobile_phone,
+            account_type: self.account_type,
+            primary_group: self.primary_group,
+            sid: self.sid,
+            nfs_uid: self.nfs_uid,
+            home_directory: self.home_directory,
+            can_change_password: self.can_change_password,
+            ..api::UserFields::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum RolesCmd {
+    /// List roles.
+    List,
+    /// Show a role and its privileges.
+    Show { name: String },
+    /// Create a custom role, or replace its privileges.
+    Put {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Privilege to grant (repeatable), e.g. PRIVILEGE_SESSION_READ.
+        #[arg(long = "privilege", value_name = "PRIVILEGE")]
+        privileges: Vec<String>,
+    },
+    /// Delete a custom role.
+    Delete { name: String },
+    /// List every privilege sessiond knows.
+    Privileges,
+}
+
+fn print_json(v: &impl Serialize) -> Result<(), Fail> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).context("cannot print JSON")?
+    );
+    Ok(())
+}
+
+/// A signed-in client: the server and token from the credentials file.
+fn signed_in(opts: &ClientOpts) -> Result<Api, Fail> {
+    let path = client::credentials_path(opts.credentials.clone());
+    let creds = client::load_credentials(&path)?
+        .ok_or_else(|| Fail::new("not logged in: run `sessiond login --username NAME` first"))?;
+    Api::new(&creds.server, Some(creds.token))
+}
+
+fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Fail> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    rpassword::prompt_password(prompt).context("cannot read the password")
+}
+
+async fn user_ref(api: &Api, user: &str) -> Result<i64, Fail> {
+    if let Ok(id) = user.parse() {
+        return Ok(id);
+    }
+    let list: api::UserList = api.call(Method::GET, "/users", None::<&()>).await?;
+    list.users
+        .iter()
+        .find(|u| u.name.eq_ignore_ascii_case(user))
+        .map(|u| u.id)
+        .ok_or_else(|| Fail::new(format!("no user named {user:?}")))
+}
+
+pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
+    match cmd {
+        ClientCommand::Login {
+            server,
+            username,
+            opts,
+        } => login(&opts, server, &username).await,
+        ClientCommand::Logout { opts } => {
+            let path = client::credentials_path(opts.credentials.clone());
+            let api = signed_in(&opts)?;
+            let result = api
+                .call_empty(Method::DELETE, "/session", None::<&()>)
+                .await;
+            // The local token goes either way: a dead one is of no use.
+            client::remove_credentials(&path)?;
+            result?;
+            println!("Logged out.");
+            Ok(())
+        }
+        ClientCommand::Whoami { opts } => {
+            let api = signed_in(&opts)?;
+            let me: api::WhoAmI = api.call(Method::GET, "/session", None::<&()>).await?;
+            if opts.json {
+                return print_json(&me);
+            }
+            println!("User:       {} (id {})", me.user.name, me.user.id);
+            if let Some(d) = &me.user.display_name {
+                println!("Name:       {d}");
+            }
+            println!("Roles:      {}", me.user.roles.join(", "));
+            println!("Session:    {}", me.session.id);
+            println!("Server:     {}", me.session.server);
+            println!("Client:     {}", me.session.client_name);
+            println!("Logged in:  {}", table::time(&me.session.login_time));
+            if let Some(e) = &me.session.expires_at {
+                println!("Expires:    {}", table::time(e));
+            }
+            println!("Privileges: {}", me.privileges.len());
+            for p in &me.privileges {
+                println!("  {p}");
+            }
+            Ok(())
+        }
+        ClientCommand::Sessions { cmd, opts } => sessions(cmd, &opts).await,
+        ClientCommand::Users { cmd, opts } => users(cmd, &opts).await,
+        ClientCommand::Roles { cmd, opts } => roles(cmd, &opts).await,
+        ClientCommand::Audit {
+            opts,
+            kind,
+            user,
+            since,
+            limit,
+        } => {
+            let api = signed_in(&opts)?;
+            let mut q = vec![];
+            if let Some(k) = kind {
+                q.push(format!("kind={}", enc(&k)));
+            }
+            if let Some(u) = user {
+                q.push(format!("user={}", enc(&u)));
+            }
+            if let Some(s) = since {
+                q.push(format!("since={}", enc(&s)));
+            }
+            if let Some(l) = limit {
+                q.push(format!("limit={l}"));
+            }
+            let list: api::AuditList = api
+                .call(Method::GET, &format!("/audit?{}", q.join("&")), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .events
+                .iter()
+                .map(|e| {
+                    vec![
+                        table::time(&e.time),
+                        e.kind.clone(),
+                        table::opt(&e.actor_name),
+                        table::opt(&e.client),
+                        table::opt(&e.subject),
+                        e.detail.clone(),
+                    ]
+                })
+                .collect();
+            table::print(
+                &["TIME", "KIND", "ACTOR", "CLIENT", "SUBJECT", "DETAIL"],
+                &rows,
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn login(opts: &ClientOpts, server: Option<String>, username: &str) -> Result<(), Fail> {
+    let path = client::credentials_path(opts.credentials.clone());
+    let server = match server {
+        Some(s) => s,
+        None => client::load_credentials(&path)
+            .ok()
+            .flatten()
+            .map(|c| c.server)
+            .unwrap_or_else(|| client::DEFAULT_SERVER.into()),
+    };
+    let password = match std::env::var("SESSIOND_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => read_secret(&format!("Password for {username}: "), false)?,
+    };
+    let api = Api::new(&server, None)?;
+    let req = api::LoginRequest {
+        username: username.to_owned(),
+        password,
+        client_type: None,
+    };
+    let resp: api::LoginResponse = api.call(Method::POST, "/login", Some(&req)).await?;
+    client::save_credentials(
+        &path,
+        &Credentials {
+            server: api.base.clone(),
+            username: username.to_owned(),
+            session_id: resp.session_id.clone(),
+            token: resp.token,
+        },
+    )?;
+    if opts.json {
+        return print_json(&serde_json::json!({
+            "session_id": resp.session_id,
+            "expires_at": resp.expires_at.map(|t| table::time(&t)),
+        }));
+    }
+    println!(
+        "Logged in to {} as {username} (session {}).",
+        api.base, resp.session_id
+    );
+    Ok(())
+}
+
+fn session_rows(list: &[api::SessionView]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|s| {
+            vec![
+                format!("{}{}", s.id, if s.current { " *" } else { "" }),
+                s.username.clone(),
+                s.server.clone(),
+                s.client_name.clone(),
+                s.auth_method.clone(),
+                table::time(&s.login_time),
+                s.idle_seconds
+                    .map(table::human_duration)
+                    .unwrap_or_else(|| "-".into()),
+                match &s.end_reason {
+                    Some(r) => format!("ended ({r})"),
+                    None => s.state.clone(),
+                },
+            ]
+        })
+        .collect()
+}
+
+async fn sessions(c: SessionsCmd, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    match c {
+        SessionsCmd::List {
+            user,
+            server,
+            client,
+            state,
+        } => {
+            let mut q = vec![];
+            for (k, v) in [
+                ("user", user),
+                ("server", server),
+                ("client", client),
+                ("state", state),
+            ] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={}", enc(&v)));
+                }
+            }
+            let list: api::SessionList = api
+                .call(
+                    Method::GET,
+                    &format!("/sessions?{}", q.join("&")),
+                    None::<&()>,
+                )
+                .await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            table::print(
+                &[
+                    "SESSION", "USER", "SERVER", "CLIENT", "AUTH", "LOGIN", "IDLE", "STATE",
+                ],
+                &session_rows(&list.sessions),
+            );
+            Ok(())
+        }
+        SessionsCmd::Show { id } => {
+            let s: api::SessionView = api
+                .call(Method::GET, &format!("/sessions/{}", enc(&id)), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&s);
+            }
+            println!(
+                "Session:     {}{}",
+                s.id,
+                if s.current { " (this one)" } else { "" }
+            );
+            println!("User:        {} (id {})", s.username, s.user_id);
+            println!("Server:      {}", s.server);
+            println!("Client:      {} ({})", s.client_name, s.client_type);
+            println!("Auth:        {}", s.auth_method);
+            println!("Logged in:   {}", table::time(&s.login_time));
+            println!("Last active: {}", table::time(&s.last_active));
+            if let Some(e) = &s.expires_at {
+                println!("Expires:     {}", table::time(e));
+            }
+            match (&s.logout_time, &s.end_reason) {
+                (Some(t), Some(r)) => println!("Ended:       {} ({r})", table::time(t)),
+                _ => println!("State:       active"),
+            }
+            Ok(())
+        }
+        SessionsCmd::Revoke { id, others } => {
+            if others {
+                let r: api::RevokeOthersResponse = api
+                    .call(Method::DELETE, "/session/others", None::<&()>)
+                    .await?;
+                if opts.json {
+                    return print_json(&r);
+                }
+                println!("Revoked {} other session(s).", r.revoked.len());
+                return Ok(());
+            }
+            let id = id.unwrap_or_default();
+            let s: api::SessionView = api
+                .call(
+                    Method::DELETE,
+                    &format!("/sessions/{}", enc(&id)),
+                    None::<&()>,
+                )
+                .await?;
+            if opts.json {
+                return print_json(&s);
+            }
+            println!("Session {} ended.", s.id);
+            Ok(())
+        }
+    }
+}
+
+fn print_user(u: &api::UserView) {
+    println!("Id:           {}", u.id);
+    println!("Name:         {}", u.name);
+    for (label, v) in [
+        ("Display name", &u.display_name),
+        ("Email", &u.email),
+        ("Title", &u.title),
+        ("Department", &u.department),
+        ("Home", &u.home_directory),
+    ] {
+        if let Some(v) = v {
+            println!("{label:<13} {v}");
+        }
+    }
+    println!("Account type: {}", u.account_type);
+    println!("SID:          {}", u.sid);
+    println!("Enabled:      {}", if u.enabled { "yes" } else { "no" });
+    println!("Roles:        {}", u.roles.join(", "));
+}
+
+async fn users(c: UsersCmd, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    match c {
+        UsersCmd::List => {
+            let list: api::UserList = api.call(Method::GET, "/users", None::<&()>).await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.id.to_string(),
+                        u.name.clone(),
+                        table::opt(&u.display_name),
+                        u.account_type.clone(),
+                        if u.enabled { "yes" } else { "no" }.into(),
+                        u.roles.join(", "),
+                    ]
+                })
+                .collect();
+            table::print(
+                &["ID", "NAME", "DISPLAY NAME", "TYPE", "ENABLED", "ROLES"],
+                &rows,
+            );
+            Ok(())
+        }
+        UsersCmd::Show { user } => {
+            let id = user_ref(&api, &user).await?;
+            let u: api::UserView = api
+                .call(Method::GET, &format!("/users/{id}"), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&u);
+            }
+            print_user(&u);
+            Ok(())
+        }
+        UsersCmd::Add {
+            name,
+            fields,
+            roles,
+            no_password,
+            password_stdin,
+        } => {
+            let mut f = fields.into_fields();
+            f.name = Some(name.clone());
+            f.roles = (!roles.is_empty()).then_some(roles);
+            if !no_password {
+                f.password = Some(read_secret(
+                    &format!("Password for {name}: "),
+                    password_stdin,
+                )?);
+            }
+            let u: api::UserView = api.call(Method::POST, "/users", Some(&f)).await?;
+            if opts.json {
+                return print_json(&u);
+            }
+            println!("Created user {} (id {}).", u.name, u.id);
+            Ok(())
+        }
+        UsersCmd::Modify {
+            user,
+            fields,
+            rename,
+            enable,
+            disable,
+            reset_password,
+            password_stdin,
+        } => {
+            let id = user_ref(&api, &user).await?;
+            let mut f = fields.into_fields();
+            f.name = rename;
+            f.enabled = match (enable, disable) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            if reset_password {
+                f.password = Some(read_secret("New password: ", password_stdin)?);
+            }
+            let u: api::UserView = api
+                .call(Method::PATCH, &format!("/users/{id}"), Some(&f))
+                .await?;
+            if opts.json {
+                return print_json(&u);
+            }
+            println!("Changed user {} (id {}).", u.name, u.id);
+            Ok(())
+        }
+        UsersCmd::Delete { user } => {
+            let id = user_ref(&api, &user).await?;
+            api.call_empty(Method::DELETE, &format!("/users/{id}"), None::<&()>)
+                .await?;
+            println!("Deleted user {user} (id {id}).");
+            Ok(())
+        }
+        UsersCmd::SetRoles { user, roles } => {
+            let id = user_ref(&api, &user).await?;
+            let u: api::UserView = api
+                .call(Method::PUT, &format!("/users/{id}/roles"), Some(&roles))
+                .await?;
+            if opts.json {
+                return print_json(&u);
+            }
+            println!("{} now has roles: {}", u.name, u.roles.join(", "));
+            Ok(())
+        }
+    }
+}
+
+async fn roles(c: RolesCmd, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    match c {
+        RolesCmd::List => {
+            let list: api::RoleList = api.call(Method::GET, "/roles", None::<&()>).await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .roles
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        if r.builtin { "built-in" } else { "custom" }.into(),
+                        r.privileges.len().to_string(),
+                        r.description.clone(),
+                    ]
+                })
+                .collect();
+            table::print(&["ROLE", "KIND", "PRIVILEGES", "DESCRIPTION"], &rows);
+            Ok(())
+        }
+        RolesCmd::Show { name } => {
+            let r: api::RoleView = api
+                .call(Method::GET, &format!("/roles/{}", enc(&name)), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&r);
+            }
+            println!(
+                "{} ({}): {}",
+                r.name,
+                if r.builtin { "built-in" } else { "custom" },
+                r.description
+            );
+            for p in &r.privileges {
+                println!("  {p}");
+            }
+            Ok(())
+        }
+        RolesCmd::Put {
+            name,
+            description,
+            privileges,
+        } => {
+            let req = api::RoleRequest {
+                name: name.clone(),
+                description,
+                privileges,
+            };
+            let r: api::RoleView = api
+                .call(Method::PUT, &format!("/roles/{}", enc(&name)), Some(&req))
+                .await?;
+            if opts.json {
+                return print_json(&r);
+            }
+            println!(
+                "Saved role {} with {} privilege(s).",
+                r.name,
+                r.privileges.len()
+            );
+            Ok(())
+        }
+        RolesCmd::Delete { name } => {
+            api.call_empty(
+                Method::DELETE,
+                &format!("/roles/{}", enc(&name)),
+                None::<&()>,
+            )
+            .await?;
+            println!("Deleted role {name}.");
+            Ok(())
+        }
+        RolesCmd::Privileges => {
+            let list: Vec<api::PrivilegeView> =
+                api.call(Method::GET, "/privileges", None::<&()>).await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|p| vec![p.name.clone(), p.description.clone()])
+                .collect();
+            table::print(&["PRIVILEGE", "DESCRIPTION"], &rows);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! `sessiond serve` and `sessiond migrate`: configuration (flags, then `SESSIOND_*`
+//! environment variables, then the TOML file, then defaults) and the server's start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+use sessiond_core::{Core, CoreConfig, SystemClock};
+use sessiond_server::{AppState, ServerConfig};
+use sessiond_store::SqliteStore;
+
+use crate::fail::{Context, Fail};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+const DEFAULT_DATA_DIR: &str = "./sessiond-data";
+
+/// Options of `sessiond serve`. Each can also be set by its environment variable or in the
+/// TOML file given with --config (keys as the long option, with `_` for `-`).
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file (lowest precedence after the built-in defaults).
+    #[arg(long, env = "SESSIOND_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:8000].
+    #[arg(long, env = "SESSIOND_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Directory of the embedded SQLite store, created if missing [default: ./sessiond-data].
+    #[arg(long, env = "SESSIOND_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Name of this server, recorded on the sessions opened here [default: the host name].
+    #[arg(long, env = "SESSIOND_SERVER_NAME", value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// End a session after this long without a request, e.g. 30m; "off" disables [default: 30m].
+    #[arg(long, env = "SESSIOND_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// End a session this long after login, e.g. 8h; "off" disables [default: 8h].
+    #[arg(long, env = "SESSIOND_SESSION_LIFETIME", value_name = "DURATION")]
+    pub session_lifetime: Option<String>,
+    /// Keep ended sessions queryable this long [default: 30d].
+    #[arg(long, env = "SESSIOND_HISTORY_RETENTION", value_name = "DURATION")]
+    pub history_retention: Option<String>,
+    /// Keep audit events this long [default: 90d].
+    #[arg(long, env = "SESSIOND_AUDIT_RETENTION", value_name = "DURATION")]
+    pub audit_retention: Option<String>,
+    /// Largest request body in bytes; larger ones get 413 [default: 1048576].
+    #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// How often in-memory activity is written to the store [default: 5s].
+    #[arg(long, env = "SESSIOND_FLUSH_INTERVAL", value_name = "DURATION")]
+    pub flush_interval: Option<String>,
+    /// How often expired and idle sessions are closed and old history purged [default: 60s].
+    #[arg(long, env = "SESSIOND_SWEEP_INTERVAL", value_name = "DURATION")]
+    pub sweep_interval: Option<String>,
+    /// Password hashes computed at once [default: the number of CPUs].
+    #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
+    pub hash_concurrency: Option<usize>,
+    /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
+    /// one is printed once). Used only when the store has no users.
+    #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    server_name: Option<String>,
+    idle_timeout: Option<String>,
+    session_lifetime: Option<String>,
+    history_retention: Option<String>,
+    audit_retention: Option<String>,
+    max_body_bytes: Option<usize>,
+    flush_interval: Option<String>,
+    sweep_interval: Option<String>,
+    hash_concurrency: Option<usize>,
+    admin_password_file: Option<PathBuf>,
+    log: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub core: CoreConfig,
+    pub server: ServerConfig,
+    pub admin_password_file: Option<PathBuf>,
+    pub log: Option<String>,
+}
+
+/// Every variable sessiond reads; any other `SESSIOND_*` is reported as a likely typo.
+pub const KNOWN_ENV: &[&str] = &[
+    "SESSIOND_CONFIG",
+    "SESSIOND_LISTEN",
+    "SESSIOND_DATA_DIR",
+    "SESSIOND_SERVER_NAME",
+    "SESSIOND_IDLE_TIMEOUT",
+    "SESSIOND_SESSION_LIFETIME",
+    "SESSIOND_HISTORY_RETENTION",
+    "SESSIOND_AUDIT_RETENTION",
+    "SESSIOND_MAX_BODY_BYTES",
+    "SESSIOND_FLUSH_INTERVAL",
+    "SESSIOND_SWEEP_INTERVAL",
+    "SESSIOND_HASH_CONCURRENCY",
+    "SESSIOND_ADMIN_PASSWORD",
+    "SESSIOND_ADMIN_PASSWORD_FILE",
+    "SESSIOND_LOG",
+    "SESSIOND_SERVER",
+    "SESSIOND_CREDENTIALS",
+    "SESSIOND_PASSWORD",
+];
+
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("SESSIOND_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect()
+}
+
+/// A duration like `30m`, `8h`, `90s`, `30d`; `off`/`0` gives `None` where allowed.
+fn duration(what: &str, v: &str, allow_off: bool) -> Result<Option<Duration>, Fail> {
+    if allow_off && (v == "off" || v == "0") {
+        return Ok(None);
+    }
+    let d = humantime::parse_duration(v).map_err(|e| {
+        Fail::usage(format!(
+            "{what}: {v:?} is not a duration like 30m or 8h ({e})"
+        ))
+    })?;
+    if d.is_zero() {
+        return Err(Fail::usage(format!("{what} must be more than zero")));
+    }
+    Ok(Some(d))
+}
+
+fn to_time(d: Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+}
+
+impl ServeArgs {
+    pub fn resolve(self, log_flag: Option<String>) -> Result<Settings, Fail> {
+        let file: FileConfig = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read configuration file {}", path.display())
+                })?;
+                toml::from_str(&text).map_err(|e| {
+                    Fail::usage(format!("configuration file {}: {e}", path.display()))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            Fail::usage(format!(
+                "--listen: {listen:?} is not an address like 127.0.0.1:8000"
+            ))
+        })?;
+        let pick = |flag: Option<String>, file: Option<String>, default: &str| {
+            flag.or(file).unwrap_or_else(|| default.to_owned())
+        };
+        let idle = pick(self.idle_timeout, file.idle_timeout, "30m");
+        let lifetime = pick(self.session_lifetime, file.session_lifetime, "8h");
+        let history = pick(self.history_retention, file.history_retention, "30d");
+        let audit = pick(self.audit_retention, file.audit_retention, "90d");
+        let flush = pick(self.flush_interval, file.flush_interval, "5s");
+        let sweep = pick(self.sweep_interval, file.sweep_interval, "60s");
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let core = CoreConfig {
+            server_name: self
+                .server_name
+                .or(file.server_name)
+                .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
+            idle_timeout: duration("--idle-timeout", &idle, true)?.map(to_time),
+            session_lifetime: duration("--session-lifetime", &lifetime, true)?.map(to_time),
+            history_retention: duration("--history-retention", &history, false)?
+                .map(to_time)
+                .unwrap_or_default(),
+            audit_retention: duration("--audit-retention", &audit, false)?
+                .map(to_time)
+                .unwrap_or_default(),
+            hash_concurrency: self
+                .hash_concurrency
+                .or(file.hash_concurrency)
+                .unwrap_or(cpus)
+                .max(1),
+            ..CoreConfig::default()
+        };
+        let server = ServerConfig {
+            max_body_bytes: self
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(1024 * 1024),
+            flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
+            sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
+        };
+        Ok(Settings {
+            listen,
+            data_dir: self
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            core,
+            server,
+            admin_password_file: self.admin_password_file.or(file.admin_password_file),
+            log: log_flag.or(file.log),
+        })
+    }
+}
+
+fn admin_password(file: Option<&Path>) -> Result<Option<String>, Fail> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read admin password file {}", path.display()))?;
+        return Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()));
+    }
+    Ok(std::env::var("SESSIOND_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty()))
+}
+
+pub async fn run(settings: Settings) -> Result<(), Fail> {
+    let store = SqliteStore::open(&settings.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?;
+    let store = Arc::new(store);
+    let core = Arc::new(
+        Core::new(store.clone(), Arc::new(SystemClock), settings.core.clone())
+            .await
+            .context("cannot start the core")?,
+    );
+    let password = admin_password(settings.admin_password_file.as_deref())?;
+    let boot = core
+        .bootstrap(password.as_deref())
+        .await
+        .context("cannot prepare the store")?;
+    if let Some(pw) = &boot.generated_password {
+        // Printed once, on stdout, never through the log.
+        println!("sessiond: created user \"admin\" with password: {pw}");
+        println!("sessiond: this password is shown only once; change it after logging in.");
+    } else if boot.admin_created {
+        println!("sessiond: created user \"admin\" with the configured password.");
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("no local address")?;
+    tracing::info!(
+        %addr,
+        data_dir = %settings.data_dir.display(),
+        server_name = %settings.core.server_name,
+        "sessiond listening on http://{addr}"
+    );
+    println!("sessiond: listening on http://{addr}");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx);
+    let state = AppState {
+        core: core.clone(),
+        cfg: Arc::new(settings.server.clone()),
+    };
+    sessiond_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    let _ = stop_tx.send(true);
+    let _ = tasks.await;
+    store.close().await;
+    tracing::info!("sessiond stopped");
+    Ok(())
+}
+
+pub async fn migrate(data_dir: PathBuf) -> Result<(), Fail> {
+    SqliteStore::migrate(&data_dir)
+        .await
+        .with_context(|| format!("migration of {} failed", data_dir.display()))?;
+    println!(
+        "sessiond: the store in {} is up to date",
+        data_dir.display()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

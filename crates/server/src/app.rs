@@ -1,0 +1,66 @@
+//! The top-level router and the accept loop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use sessiond_core::Core;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::{health, native};
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How often in-memory activity is written to the store.
+    pub flush_interval: Duration,
+    /// How often expired and idle sessions are ended and old history purged.
+    pub sweep_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 1024 * 1024,
+            flush_interval: Duration::from_secs(5),
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub cfg: Arc<ServerConfig>,
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let limit = state.cfg.max_body_bytes;
+    Router::new()
+        .merge(health::router())
+        .nest(sessiond_api::PREFIX, native::router())
+        .fallback(native::error::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = build_router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

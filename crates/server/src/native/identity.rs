@@ -1,0 +1,88 @@
+//! Login, who-am-i, logout, and the caller's own password and sessions.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use sessiond_api as api;
+use sessiond_core::model::{console_type, AuthMethod};
+use sessiond_core::LoginContext;
+
+use super::convert;
+use super::error::NativeResult;
+use super::extract::{ApiJson, Caller, ClientInfo};
+use crate::app::AppState;
+
+pub async fn login(
+    State(s): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<api::LoginRequest>,
+) -> NativeResult<Json<api::LoginResponse>> {
+    let from_cli = client
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with(api::CLI_USER_AGENT_PREFIX));
+    let ctx = LoginContext {
+        client_name: client.address,
+        client_type: req
+            .client_type
+            .clone()
+            .or(client.user_agent)
+            .unwrap_or_else(|| "API".into()),
+        console_type: if from_cli {
+            console_type::COMMAND_LINE
+        } else {
+            console_type::WEB_CONSOLE
+        },
+        transport: Some("HTTP".into()),
+        auth_method: AuthMethod::Password,
+    };
+    let out = s.core.login(&req.username, &req.password, ctx).await?;
+    Ok(Json(api::LoginResponse {
+        token: out.token.expose().to_owned(),
+        session_id: out.session.id,
+        expires_at: out.session.expires_at,
+    }))
+}
+
+pub async fn whoami(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::WhoAmI>> {
+    Ok(Json(api::WhoAmI {
+        user: convert::user(&p.user),
+        session: convert::session(&p.session, &p.user.name, s.core.now(), &p.session.id),
+        privileges: p.privileges.iter().map(|p| p.as_str().to_owned()).collect(),
+    }))
+}
+
+pub async fn logout(State(s): State<AppState>, Caller(p): Caller) -> NativeResult<StatusCode> {
+    s.core.logout(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn revoke_others(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::RevokeOthersResponse>> {
+    let revoked = s.core.revoke_other_sessions(&p).await?;
+    Ok(Json(api::RevokeOthersResponse { revoked }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    old_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> NativeResult<StatusCode> {
+    s.core
+        .change_own_password(&p, &req.old_password, &req.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

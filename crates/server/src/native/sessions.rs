@@ -1,0 +1,154 @@
+//! Session listing and revocation, and the audit log.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use sessiond_api as api;
+use sessiond_core::model::{AuditFilter, AuditKind, Session, SessionFilter, SessionState, UserId};
+use sessiond_core::{Core, Principal, Privilege};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::convert;
+use super::error::{NativeError, NativeResult};
+use super::extract::{ApiQuery, Caller};
+use crate::app::AppState;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    user: Option<String>,
+    server: Option<String>,
+    client: Option<String>,
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A user given by id or by name.
+pub(super) async fn resolve_user(core: &Core, s: &str) -> NativeResult<UserId> {
+    if let Ok(id) = s.parse::<UserId>() {
+        return Ok(id);
+    }
+    core.find_user_by_name(s)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| {
+            NativeError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("no user named {s:?}"),
+            )
+        })
+}
+
+/// Without `PRIVILEGE_SESSION_READ` and without a `user` filter, a caller sees their own
+/// sessions; asking for someone else's without the privilege is 403.
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> NativeResult<Json<api::SessionList>> {
+    let state = match q.state.as_deref() {
+        None => SessionState::Active,
+        Some(v) => SessionState::parse(v)
+            .ok_or_else(|| NativeError::bad_request("state must be active, ended or all"))?,
+    };
+    let user_id = match q.user.as_deref() {
+        Some(u) => Some(resolve_user(&s.core, u).await?),
+        None if p.has(Privilege::SESSION_READ) => None,
+        None => Some(p.user.id),
+    };
+    let filter = SessionFilter {
+        user_id,
+        server: q.server,
+        client_name: q.client.map(|c| c.trim_start_matches('\\').to_owned()),
+        state,
+        limit: q.limit,
+    };
+    let sessions = s.core.list_sessions(&p, &filter).await?;
+    Ok(Json(api::SessionList {
+        sessions: render(&s.core, &p, &sessions).await?,
+    }))
+}
+
+async fn render(
+    core: &Core,
+    p: &Principal,
+    sessions: &[Session],
+) -> NativeResult<Vec<api::SessionView>> {
+    let mut ids: Vec<UserId> = sessions.iter().map(|s| s.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = core.user_names(&ids).await?;
+    let now = core.now();
+    Ok(sessions
+        .iter()
+        .map(|s| {
+            let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
+            convert::session(s, name, now, &p.session.id)
+        })
+        .collect())
+}
+
+pub async fn show(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::SessionView>> {
+    let session = s.core.get_session(&p, &id).await?;
+    Ok(Json(render(&s.core, &p, &[session]).await?.remove(0)))
+}
+
+pub async fn revoke(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::SessionView>> {
+    let session = s.core.revoke_session(&p, &id).await?;
+    Ok(Json(render(&s.core, &p, &[session]).await?.remove(0)))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    kind: Option<String>,
+    user: Option<String>,
+    since: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn audit(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> NativeResult<Json<api::AuditList>> {
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            AuditKind::parse(k).ok_or_else(|| {
+                let kinds: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+                NativeError::bad_request(format!("kind must be one of {}", kinds.join(", ")))
+            })
+        })
+        .transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| {
+            OffsetDateTime::parse(t, &Rfc3339)
+                .map_err(|_| NativeError::bad_request("since must be an RFC 3339 time"))
+        })
+        .transpose()?;
+    let actor_id = match q.user.as_deref() {
+        Some(u) => Some(resolve_user(&s.core, u).await?),
+        None => None,
+    };
+    let filter = AuditFilter {
+        actor_id,
+        kind,
+        since,
+        limit: q.limit,
+    };
+    let events = s.core.list_audit(&p, &filter).await?;
+    Ok(Json(api::AuditList {
+        events: events.iter().map(convert::audit).collect(),
+    }))
+}

@@ -1,0 +1,239 @@
+//! Users, roles, privileges and groups.
+
+use std::str::FromStr;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use sessiond_api as api;
+use sessiond_core::model::{GroupId, UserId};
+use sessiond_core::{Privilege, PrivilegeSet};
+
+use super::convert;
+use super::error::{NativeError, NativeResult};
+use super::extract::{ApiJson, Caller};
+use crate::app::AppState;
+
+fn user_id(s: &str) -> NativeResult<UserId> {
+    s.parse()
+        .map_err(|_| NativeError::bad_request(format!("{s:?} is not a user id (an integer)")))
+}
+
+fn group_id(s: &str) -> NativeResult<GroupId> {
+    s.parse()
+        .map_err(|_| NativeError::bad_request(format!("{s:?} is not a group id (an integer)")))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::UserList>> {
+    let users = s.core.list_users(&p).await?;
+    Ok(Json(api::UserList {
+        users: users.iter().map(convert::user).collect(),
+    }))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(f): ApiJson<api::UserFields>,
+) -> NativeResult<(StatusCode, Json<api::UserView>)> {
+    let user = s.core.create_user(&p, convert::create_user(f)?).await?;
+    Ok((StatusCode::CREATED, Json(convert::user(&user))))
+}
+
+pub async fn show(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::UserView>> {
+    let user = s.core.get_user(&p, user_id(&id)?).await?;
+    Ok(Json(convert::user(&user)))
+}
+
+pub async fn modify(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(f): ApiJson<api::UserFields>,
+) -> NativeResult<Json<api::UserView>> {
+    let user = s
+        .core
+        .update_user(&p, user_id(&id)?, convert::user_changes(f)?)
+        .await?;
+    Ok(Json(convert::user(&user)))
+}
+
+pub async fn remove(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<StatusCode> {
+    s.core.delete_user(&p, user_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn set_roles(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(roles): ApiJson<Vec<String>>,
+) -> NativeResult<Json<api::UserView>> {
+    let user = s.core.set_user_roles(&p, user_id(&id)?, roles).await?;
+    Ok(Json(convert::user(&user)))
+}
+
+pub async fn groups_of(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::GroupList>> {
+    let groups = s.core.user_groups(&p, user_id(&id)?).await?;
+    Ok(Json(api::GroupList {
+        groups: groups.iter().map(|g| convert::group(g, None)).collect(),
+    }))
+}
+
+pub async fn list_roles(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::RoleList>> {
+    let roles = s.core.list_roles(&p).await?;
+    Ok(Json(api::RoleList {
+        roles: roles.iter().map(convert::role).collect(),
+    }))
+}
+
+pub async fn show_role(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> NativeResult<Json<api::RoleView>> {
+    Ok(Json(convert::role(&s.core.get_role(&p, &name).await?)))
+}
+
+fn privileges(names: &[String]) -> NativeResult<PrivilegeSet> {
+    names
+        .iter()
+        .map(|n| Privilege::from_str(n).map_err(|e| NativeError::bad_request(e.to_string())))
+        .collect()
+}
+
+pub async fn create_role(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(r): ApiJson<api::RoleRequest>,
+) -> NativeResult<(StatusCode, Json<api::RoleView>)> {
+    let privs = privileges(&r.privileges)?;
+    if s.core.get_role(&p, &r.name).await.is_ok() {
+        return Err(NativeError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "a role named {:?} exists; use PUT /api/v1/roles/{{name}} to change it",
+                r.name
+            ),
+        ));
+    }
+    let role = s.core.put_role(&p, &r.name, &r.description, privs).await?;
+    Ok((StatusCode::CREATED, Json(convert::role(&role))))
+}
+
+pub async fn replace_role(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+    ApiJson(r): ApiJson<api::RoleRequest>,
+) -> NativeResult<Json<api::RoleView>> {
+    if r.name != name {
+        return Err(NativeError::bad_request(
+            "the body's name must match the path",
+        ));
+    }
+    let privs = privileges(&r.privileges)?;
+    let role = s.core.put_role(&p, &name, &r.description, privs).await?;
+    Ok(Json(convert::role(&role)))
+}
+
+pub async fn delete_role(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> NativeResult<StatusCode> {
+    s.core.delete_role(&p, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The privilege vocabulary; any signed-in caller may read it.
+pub async fn list_privileges(Caller(_): Caller) -> Json<Vec<api::PrivilegeView>> {
+    Json(
+        Privilege::all()
+            .map(|p| api::PrivilegeView {
+                name: p.as_str().into(),
+                description: p.description().into(),
+            })
+            .collect(),
+    )
+}
+
+pub async fn list_groups(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::GroupList>> {
+    let groups = s.core.list_groups(&p).await?;
+    Ok(Json(api::GroupList {
+        groups: groups.iter().map(|g| convert::group(g, None)).collect(),
+    }))
+}
+
+pub async fn create_group(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(g): ApiJson<api::GroupRequest>,
+) -> NativeResult<(StatusCode, Json<api::GroupView>)> {
+    let group = s.core.create_group(&p, &g.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(convert::group(&group, Some(vec![]))),
+    ))
+}
+
+pub async fn show_group(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::GroupView>> {
+    let (g, members) = s.core.get_group(&p, group_id(&id)?).await?;
+    Ok(Json(convert::group(&g, Some(members))))
+}
+
+pub async fn delete_group(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<StatusCode> {
+    s.core.delete_group(&p, group_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn add_member(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((group, user)): Path<(String, String)>,
+) -> NativeResult<StatusCode> {
+    s.core
+        .add_group_member(&p, group_id(&group)?, user_id(&user)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_member(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((group, user)): Path<(String, String)>,
+) -> NativeResult<StatusCode> {
+    s.core
+        .remove_group_member(&p, group_id(&group)?, user_id(&user)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

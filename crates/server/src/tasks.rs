@@ -1,0 +1,48 @@
+//! Background work: activity is flushed in batches, stale sessions are ended and old
+//! history purged on a timer. Both stop with the server, after one last flush.
+
+use std::sync::Arc;
+
+use sessiond_core::Core;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::ServerConfig;
+
+pub fn spawn_maintenance(
+    core: Arc<Core>,
+    cfg: &ServerConfig,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let (flush_every, sweep_every) = (cfg.flush_interval, cfg.sweep_interval);
+    tokio::spawn(async move {
+        let mut flush = tokio::time::interval(flush_every);
+        let mut sweep = tokio::time::interval(sweep_every);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = flush.tick() => {
+                    if let Err(e) = core.flush_activity().await {
+                        tracing::warn!(error = %e, "activity flush failed; will retry");
+                    }
+                }
+                _ = sweep.tick() => {
+                    match core.sweep().await {
+                        Ok(r) if r.ended > 0 || r.purged_sessions > 0 || r.purged_audit > 0 => {
+                            tracing::info!(ended = r.ended, purged_sessions = r.purged_sessions,
+                                purged_audit = r.purged_audit, "sweep");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        match core.flush_activity().await {
+            Ok(n) => tracing::debug!(sessions = n, "final activity flush"),
+            Err(e) => tracing::warn!(error = %e, "final activity flush failed"),
+        }
+    })
+}
