@@ -12,6 +12,8 @@ use crate::fail::{Context, Fail};
 use crate::table;
 use crate::ClientOpts;
 
+// Parsed once per process; the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum ClientCommand {
     /// Log in; the token is kept (mode 0600) for the commands that follow. The password
