@@ -86,6 +86,7 @@ impl Core {
         let user = match user {
             Some(u) if ok => u,
             _ => {
+                tracing::info!(user = %username, client = %ctx.client_name, "login failed");
                 self.audit_raw(
                     AuditKind::LoginFailed,
                     user.as_ref().map(|u| (u.id, u.name.clone())),

@@ -1,0 +1,699 @@
+//! End-to-end tests of the `sessiond` binary, run as a user would: `sessiond serve` in a
+//! child process on a free port, and the client commands against it, each with its own
+//! credentials file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sessiond");
+/// Generous: the machine may be busy with other tests and password hashing.
+const TIMEOUT: Duration = Duration::from_secs(60);
+const LISTENING: &str = "sessiond: listening on http://";
+const GENERATED: &str = "sessiond: created user \"admin\" with password: ";
+
+/// A `sessiond` command with no inherited `SESSIOND_*` variables.
+fn sessiond() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SESSIOND_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Reads a pipe to its end into a shared string, passing each line on as well.
+fn drain(
+    pipe: impl Read + Send + 'static,
+    buf: Arc<Mutex<String>>,
+    lines: Option<mpsc::Sender<String>>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            {
+                let mut b = buf.lock().unwrap();
+                b.push_str(&line);
+                b.push('\n');
+            }
+            if let Some(tx) = &lines {
+                let _ = tx.send(line);
+            }
+        }
+    })
+}
+
+/// Waits for a child until the deadline; kills it (and fails) if it is still running then.
+fn wait_until(child: &mut Child, deadline: Instant, what: &str) -> ExitStatus {
+    loop {
+        match child.try_wait().expect("cannot wait for the child") {
+            Some(status) => return status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not finish within {TIMEOUT:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// What a finished process said.
+#[derive(Debug)]
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    #[track_caller]
+    fn ok(self) -> Output {
+        assert!(
+            self.status.success(),
+            "expected success, got {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn fails_with(self, code: i32) -> Output {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "expected exit code {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Runs `sessiond ARGS` to completion (within the timeout), with `stdin` as its input.
+fn run(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = sessiond();
+    cmd.args(args)
+        .envs(envs.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("cannot start sessiond");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    let out = Arc::new(Mutex::new(String::new()));
+    let err = Arc::new(Mutex::new(String::new()));
+    let readers = [
+        drain(child.stdout.take().unwrap(), out.clone(), None),
+        drain(child.stderr.take().unwrap(), err.clone(), None),
+    ];
+    let status = wait_until(
+        &mut child,
+        Instant::now() + TIMEOUT,
+        &format!("sessiond {args:?}"),
+    );
+    for r in readers {
+        r.join().unwrap();
+    }
+    let stdout = out.lock().unwrap().clone();
+    let stderr = err.lock().unwrap().clone();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// A running `sessiond serve`, killed when dropped.
+struct Server {
+    child: Option<Child>,
+    url: String,
+    /// The admin password printed at first start, if it was.
+    generated_password: Option<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// `sessiond serve --listen 127.0.0.1:0 --data-dir DIR ARGS` with `SESSIOND_LOG=warn`
+    /// (unless `envs` says otherwise); returns once it listens.
+    fn start(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let mut cmd = sessiond();
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("SESSIOND_LOG", "warn")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("cannot start sessiond serve");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let readers = vec![
+            drain(child.stdout.take().unwrap(), stdout.clone(), Some(tx)),
+            drain(child.stderr.take().unwrap(), stderr.clone(), None),
+        ];
+        let mut server = Server {
+            child: Some(child),
+            url: String::new(),
+            generated_password: None,
+            stdout,
+            stderr,
+            readers,
+        };
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(pw) = line.strip_prefix(GENERATED) {
+                        server.generated_password = Some(pw.to_owned());
+                    }
+                    if let Some(addr) = line.strip_prefix(LISTENING) {
+                        server.url = format!("http://{addr}");
+                        return server;
+                    }
+                }
+                Err(e) => {
+                    let out = server.stop();
+                    panic!(
+                        "sessiond serve did not start ({e:?}): {:?}\nstdout:\n{}\nstderr:\n{}",
+                        out.status, out.stdout, out.stderr
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stops the server gracefully (SIGTERM) and returns everything it printed.
+    fn stop(mut self) -> Output {
+        let mut child = self.child.take().expect("server already stopped");
+        if child.try_wait().unwrap().is_none() {
+            let sent = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .expect("cannot run kill");
+            assert!(sent.success(), "kill -TERM failed");
+        }
+        let status = wait_until(
+            &mut child,
+            Instant::now() + TIMEOUT,
+            "sessiond serve after SIGTERM",
+        );
+        for r in std::mem::take(&mut self.readers) {
+            r.join().unwrap();
+        }
+        let stdout = self.stdout.lock().unwrap().clone();
+        let stderr = self.stderr.lock().unwrap().clone();
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for r in std::mem::take(&mut self.readers) {
+            let _ = r.join();
+        }
+    }
+}
+
+/// One CLI user: the client commands with their own credentials file.
+struct Client {
+    credentials: PathBuf,
+}
+
+impl Client {
+    fn new(dir: &Path, name: &str) -> Client {
+        Client {
+            credentials: dir.join(name).join("credentials.json"),
+        }
+    }
+
+    /// `sessiond ARGS --credentials FILE`.
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+
+    fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let creds = self.credentials.to_str().unwrap();
+        all.extend(["--credentials", creds]);
+        run(&all, &[], stdin)
+    }
+
+    fn login(&self, url: &str, username: &str, password: &str) -> Output {
+        let creds = self.credentials.to_str().unwrap();
+        run(
+            &[
+                "login",
+                "--server",
+                url,
+                "--username",
+                username,
+                "--credentials",
+                creds,
+            ],
+            &[("SESSIOND_PASSWORD", password)],
+            None,
+        )
+    }
+
+    fn saved(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(&self.credentials).expect("no credentials file");
+        serde_json::from_str(&text).expect("the credentials file is not JSON")
+    }
+
+    fn session_id(&self) -> String {
+        self.saved()["session_id"]
+            .as_str()
+            .expect("no session_id in the credentials file")
+            .to_owned()
+    }
+}
+
+#[test]
+fn first_start_prints_a_random_admin_password_once_and_users_survive_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    let server = Server::start(&data, &[], &[]);
+    let password = server
+        .generated_password
+        .clone()
+        .expect("the first start prints the admin password");
+    assert!(password.len() >= 8, "a short password: {password:?}");
+    let admin = Client::new(tmp.path(), "admin");
+    let out = admin.login(&server.url, "admin", &password).ok();
+    assert!(out.stdout.contains("as admin"), "{}", out.stdout);
+    let first = server.stop();
+    assert!(first.status.success(), "SIGTERM is a clean stop: {first:?}");
+    assert_eq!(
+        first.stdout.matches(GENERATED).count(),
+        1,
+        "{}",
+        first.stdout
+    );
+    assert_eq!(
+        first.stdout.matches(&password).count(),
+        1,
+        "{}",
+        first.stdout
+    );
+    assert!(
+        !first.stderr.contains(&password),
+        "the password went to the log:\n{}",
+        first.stderr
+    );
+
+    let server = Server::start(&data, &[], &[]);
+    assert_eq!(server.generated_password, None);
+    let again = Client::new(tmp.path(), "again");
+    again.login(&server.url, "admin", &password).ok();
+    again.run(&["whoami"]).ok();
+    let wrong = Client::new(tmp.path(), "wrong");
+    let out = wrong
+        .login(&server.url, "admin", "not-the-password")
+        .fails_with(1);
+    assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
+    let second = server.stop();
+    assert!(
+        !second.stdout.contains("created user"),
+        "a second start creates no admin:\n{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn admin_password_from_the_environment_is_used_and_never_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = "Env-Configured-Secret-4711";
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("SESSIOND_ADMIN_PASSWORD", secret)],
+    );
+    assert_eq!(server.generated_password, None);
+    let admin = Client::new(tmp.path(), "admin");
+    admin.login(&server.url, "admin", secret).ok();
+    let out = admin.run(&["whoami"]).ok();
+    assert!(out.stdout.contains("admin (id 500)"), "{}", out.stdout);
+    let other = Client::new(tmp.path(), "other");
+    other
+        .login(&server.url, "admin", "Env-Configured-Secret-4712")
+        .fails_with(1);
+    let out = server.stop();
+    assert!(
+        out.stdout
+            .contains("sessiond: created user \"admin\" with the configured password."),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(GENERATED), "{}", out.stdout);
+    assert!(!out.stdout.contains(secret), "{}", out.stdout);
+    assert!(!out.stderr.contains(secret), "{}", out.stderr);
+}
+
+#[test]
+fn cli_flow_login_users_privileges_roles_logout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("SESSIOND_ADMIN_PASSWORD", "admin-password-1")],
+    );
+    let url = server.url.clone();
+    let admin = Client::new(tmp.path(), "admin");
+    admin.login(&url, "admin", "admin-password-1").ok();
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&admin.credentials)
+            .expect("login writes the credentials file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "credentials mode {:o}", mode & 0o777);
+    }
+    let saved = admin.saved();
+    assert_eq!(saved["server"], url.as_str());
+    assert_eq!(saved["username"], "admin");
+    assert!(saved["token"].as_str().is_some_and(|t| !t.is_empty()));
+    let sid = admin.session_id();
+
+    let out = admin.run(&["whoami"]).ok();
+    assert!(out.stdout.contains("admin"), "{}", out.stdout);
+    assert!(out.stdout.contains("id 500"), "{}", out.stdout);
+    assert!(out.stdout.contains(&sid), "{}", out.stdout);
+
+    let me = admin.run(&["whoami", "--json"]).ok().json();
+    assert_eq!(me["user"]["id"], 500);
+    assert_eq!(me["user"]["name"], "admin");
+    assert_eq!(me["session"]["id"], sid.as_str());
+    let privileges = me["privileges"].as_array().expect("privileges is an array");
+    assert!(!privileges.is_empty());
+    assert!(
+        privileges.iter().any(|p| p == "PRIVILEGE_LOCAL_USER_READ"),
+        "{privileges:?}"
+    );
+
+    let out = admin.run(&["sessions", "list"]).ok();
+    let current: Vec<&str> = out.stdout.lines().filter(|l| l.contains(" *")).collect();
+    assert_eq!(current.len(), 1, "one current session:\n{}", out.stdout);
+    assert!(
+        current[0].starts_with(&format!("{sid} *")),
+        "the current session is ours:\n{}",
+        out.stdout
+    );
+
+    let out = admin
+        .run_stdin(
+            &["users", "add", "bob", "--password-stdin"],
+            Some("bob-password-1\n"),
+        )
+        .ok();
+    assert!(out.stdout.contains("Created user bob"), "{}", out.stdout);
+    let list = admin.run(&["users", "list", "--json"]).ok().json();
+    let names: Vec<&str> = list["users"]
+        .as_array()
+        .expect("users is an array")
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    assert!(names.contains(&"bob"), "{names:?}");
+    assert!(names.contains(&"admin"), "{names:?}");
+
+    let bob = Client::new(tmp.path(), "bob");
+    // The password is the one line given on stdin, without its newline.
+    bob.login(&url, "bob", "bob-password-1").ok();
+    let out = bob.run(&["users", "list"]).fails_with(1);
+    assert!(
+        out.stderr.contains("PRIVILEGE_LOCAL_USER_READ"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+
+    let out = admin.run(&["users", "set-roles", "bob", "Observers"]).ok();
+    assert!(out.stdout.contains("Observers"), "{}", out.stdout);
+    let out = bob.run(&["users", "list"]).ok();
+    assert!(
+        out.stdout.lines().any(|l| l.contains("bob")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.lines().any(|l| l.contains("admin")),
+        "{}",
+        out.stdout
+    );
+
+    let out = admin.run(&["logout"]).ok();
+    assert!(out.stdout.contains("Logged out"), "{}", out.stdout);
+    assert!(
+        !admin.credentials.exists(),
+        "logout removes the credentials"
+    );
+    let out = admin.run(&["whoami"]).fails_with(1);
+    assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
+    // The session itself ended on the server: bob (an Observer) no longer sees it active.
+    let list = bob.run(&["sessions", "list", "--json"]).ok().json();
+    let active: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert!(!active.contains(&sid.as_str()), "{active:?}");
+}
+
+#[test]
+fn sessions_survive_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let envs = [("SESSIOND_ADMIN_PASSWORD", "admin-password-1")];
+    let server = Server::start(&data, &[], &envs);
+    let admin = Client::new(tmp.path(), "admin");
+    admin.login(&server.url, "admin", "admin-password-1").ok();
+    let before = admin.saved();
+    let sid = admin.session_id();
+    admin.run(&["whoami"]).ok();
+    let stopped = server.stop();
+    assert!(
+        stopped.status.success(),
+        "SIGTERM is a clean stop: {stopped:?}"
+    );
+
+    let server = Server::start(&data, &[], &envs);
+    let mut creds = before.clone();
+    creds["server"] = server.url.clone().into();
+    std::fs::write(
+        &admin.credentials,
+        serde_json::to_string_pretty(&creds).unwrap(),
+    )
+    .unwrap();
+
+    let me = admin.run(&["whoami", "--json"]).ok().json();
+    assert_eq!(me["user"]["id"], 500);
+    assert_eq!(me["session"]["id"], sid.as_str());
+    assert_eq!(admin.saved()["token"], before["token"], "the same token");
+
+    let list = admin
+        .run(&["sessions", "list", "--state", "all", "--json"])
+        .ok()
+        .json();
+    let session = list["sessions"]
+        .as_array()
+        .expect("sessions is an array")
+        .iter()
+        .find(|s| s["id"] == sid.as_str())
+        .unwrap_or_else(|| panic!("session {sid} is gone after a restart: {list}"));
+    assert_eq!(session["current"], true);
+    assert_eq!(session["username"], "admin");
+}
+
+#[test]
+fn revoke_others_ends_the_other_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("SESSIOND_ADMIN_PASSWORD", "admin-password-1")],
+    );
+    let first = Client::new(tmp.path(), "first");
+    let second = Client::new(tmp.path(), "second");
+    first.login(&server.url, "admin", "admin-password-1").ok();
+    second.login(&server.url, "admin", "admin-password-1").ok();
+    assert_ne!(first.session_id(), second.session_id());
+    second.run(&["whoami"]).ok();
+
+    let out = first.run(&["sessions", "revoke", "--others"]).ok();
+    assert!(
+        out.stdout.contains("Revoked 1 other session(s)."),
+        "{}",
+        out.stdout
+    );
+
+    let out = second.run(&["whoami"]).fails_with(1);
+    assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
+    let out = first.run(&["whoami"]).ok();
+    assert!(out.stdout.contains(&first.session_id()), "{}", out.stdout);
+}
+
+#[test]
+fn configuration_flags_beat_environment_beat_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("sessiond.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:1\"\nidle_timeout = \"bogus\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let data_s = data.to_str().unwrap();
+    let env = [("SESSIOND_LOG", "warn")];
+
+    // The file's bad value is refused as a usage error.
+    let out = run(
+        &["serve", "--config", config, "--data-dir", data_s],
+        &env,
+        None,
+    )
+    .fails_with(2);
+    assert!(out.stderr.contains("idle-timeout"), "{}", out.stderr);
+    assert!(out.stderr.contains("bogus"), "{}", out.stderr);
+
+    // A flag overrides the file (and --listen the file's 127.0.0.1:1).
+    let server = Server::start(&data, &["--config", config, "--idle-timeout", "5m"], &[]);
+    assert!(!server.url.ends_with(":1"), "{}", server.url);
+    drop(server);
+
+    // So does the environment.
+    let server = Server::start(
+        &data,
+        &["--config", config],
+        &[("SESSIOND_IDLE_TIMEOUT", "5m")],
+    );
+    drop(server);
+
+    // And a flag overrides the environment.
+    let out = run(
+        &[
+            "serve",
+            "--config",
+            config,
+            "--data-dir",
+            data_s,
+            "--idle-timeout",
+            "bogus-flag",
+        ],
+        &[("SESSIOND_LOG", "warn"), ("SESSIOND_IDLE_TIMEOUT", "5m")],
+        None,
+    )
+    .fails_with(2);
+    assert!(out.stderr.contains("bogus-flag"), "{}", out.stderr);
+
+    // An unknown key is named, not ignored.
+    let unknown = tmp.path().join("unknown.toml");
+    std::fs::write(&unknown, "colour = 1\n").unwrap();
+    let out = run(
+        &[
+            "serve",
+            "--config",
+            unknown.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_s,
+        ],
+        &env,
+        None,
+    )
+    .fails_with(2);
+    assert!(out.stderr.contains("colour"), "{}", out.stderr);
+}
+
+#[test]
+fn unknown_environment_variable_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[
+            ("SESSIOND_LISTN", "x"),
+            ("SESSIOND_ADMIN_PASSWORD", "admin-password-1"),
+        ],
+    );
+    let out = server.stop();
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("SESSIOND_LISTN"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(warnings[0].contains("WARN"), "{}", out.stderr);
+    assert!(
+        warnings[0].contains("unknown environment variable"),
+        "{}",
+        out.stderr
+    );
+    // Variables sessiond knows are not warned about.
+    for known in ["SESSIOND_LOG", "SESSIOND_ADMIN_PASSWORD"] {
+        assert!(!out.stderr.contains(known), "{known}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn help_documents_the_options_and_their_variables() {
+    let out = run(&["--help"], &[], None).ok();
+    for word in ["serve", "login", "whoami", "sessions", "users"] {
+        assert!(out.stdout.contains(word), "{word}:\n{}", out.stdout);
+    }
+    let out = run(&["serve", "--help"], &[], None).ok();
+    for word in [
+        "--data-dir",
+        "--idle-timeout",
+        "--listen",
+        "--config",
+        "SESSIOND_LISTEN",
+        "SESSIOND_DATA_DIR",
+        "SESSIOND_IDLE_TIMEOUT",
+    ] {
+        assert!(out.stdout.contains(word), "{word}:\n{}", out.stdout);
+    }
+}
