@@ -314,7 +314,8 @@ mod tests {
 
     #[test]
     fn activity_is_collected_once_and_survives_eviction() {
-        let now = OffsetDateTime::now_utc();
+        // The stamps keep microseconds, as the stores do.
+        let now = crate::clock::truncate_to_micros(OffsetDateTime::now_utc());
         let c = AuthCache::new(10);
         let e = entry(1, "a", 1, now);
         c.insert_if_current(e.clone(), c.epoch());
