@@ -30,10 +30,28 @@ pub struct Activity {
     pub last_active: OffsetDateTime,
 }
 
+/// A change, possibly made by another node, that a cache must forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    SessionEnded(String),
+    /// The user's record, roles or existence changed.
+    User(UserId),
+    /// A role or its privileges changed.
+    Roles,
+    /// Changes may have been missed (the listener lost its connection): forget everything.
+    Lost,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap check that the store answers (for readiness).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Starts delivering changes made by any node. `None` for engines that serve a single
+    /// node, where every change is made (and evicted) locally.
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
+        None
+    }
 
     // Users
     async fn count_users(&self) -> StoreResult<i64>;

@@ -46,3 +46,15 @@ pub fn spawn_maintenance(
         }
     })
 }
+
+/// Applies the store's change feed (changes made on any node) to this node's cache. Returns
+/// `None` when the store has no feed (a single-node engine).
+pub fn spawn_change_listener(core: Arc<Core>) -> Option<JoinHandle<()>> {
+    let mut changes = core.subscribe_changes()?;
+    Some(tokio::spawn(async move {
+        while let Some(change) = changes.recv().await {
+            tracing::debug!(?change, "change from the store");
+            core.apply_change(change).await;
+        }
+    }))
+}

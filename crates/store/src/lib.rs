@@ -5,13 +5,21 @@
 //!
 //! # Layout
 //! - `sqlite`: the embedded default (a data directory, WAL).
+//! - `postgres`: the engine for several nodes; it tells every node what changed (LISTEN/NOTIFY).
+//! - `rows`: row decoding shared by both engines.
+//! - `testing` (feature `test-support`): a fresh PostgreSQL schema per test.
 //! - `contract`: the behaviour every engine must show, as functions the engines' tests run.
 //! - `migrations/<engine>/`: the schema, applied at start-up.
 
 #[cfg(test)]
 mod contract;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use sessiond_core::StoreError;

@@ -173,6 +173,9 @@ impl Core {
             None => self.load(hash).await?,
         };
         let now = self.clock.now();
+        if self.ended_by_rule(&entry, now) == Some(EndReason::Idle) {
+            self.catch_up_activity(&entry).await?;
+        }
         if let Some(why) = self.ended_by_rule(&entry, now) {
             self.end_session_at(&entry.session.id, now, why).await?;
             return Err(CoreError::Unauthenticated(match why {
@@ -201,6 +204,20 @@ impl Core {
             return Some(EndReason::Idle);
         }
         None
+    }
+
+    /// Before calling a session idle, learns the activity other nodes recorded for it: with
+    /// several nodes, this node's cache sees only its own requests.
+    async fn catch_up_activity(&self, entry: &CachedAuth) -> CoreResult<()> {
+        match self.store.get_session(&entry.session.id).await? {
+            Some(s) if s.is_active() => entry.touch(s.last_active),
+            Some(_) => {
+                self.cache.evict_session(&entry.session.id);
+                return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
+            }
+            None => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
+        }
+        Ok(())
     }
 
     async fn load(&self, hash: TokenHash) -> CoreResult<Arc<CachedAuth>> {

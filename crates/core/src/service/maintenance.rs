@@ -2,6 +2,7 @@
 
 use super::Core;
 use crate::error::CoreResult;
+use crate::store::Change;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
@@ -51,5 +52,26 @@ impl Core {
             purged_sessions,
             purged_audit,
         })
+    }
+}
+
+impl Core {
+    /// Applies a change reported by the store (made on this node or another).
+    pub async fn apply_change(&self, change: Change) {
+        match change {
+            Change::SessionEnded(id) => self.cache.evict_session(&id),
+            Change::User(id) => self.cache.evict_user(id),
+            Change::Roles | Change::Lost => {
+                self.cache.clear();
+                if let Err(e) = self.reload_roles().await {
+                    tracing::warn!(error = %e, "could not reload roles");
+                }
+            }
+        }
+    }
+
+    /// The store's change feed, if it has one (for the server to run `apply_change` on).
+    pub fn subscribe_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
+        self.store.subscribe()
     }
 }

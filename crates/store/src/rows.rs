@@ -1,0 +1,80 @@
+//! Row decoding shared by the engines. Both keep the same columns with the same meaning
+//! (instants as microseconds since the epoch, JSON text for profiles and shares), so one
+//! definition, stamped out per row type, serves both.
+
+macro_rules! row_decoders {
+    ($row:ty) => {
+        fn user_from_row(r: &$row) -> StoreResult<User> {
+            let profile: String = r.try_get("profile").map_err(map_err)?;
+            let account_type: String = r.try_get("account_type").map_err(map_err)?;
+            Ok(User {
+                id: r.try_get("id").map_err(map_err)?,
+                name: r.try_get("name").map_err(map_err)?,
+                account_type: AccountType::parse(&account_type).unwrap_or_default(),
+                primary_group: r.try_get("primary_group").map_err(map_err)?,
+                can_change_password: r.try_get("can_change_password").map_err(map_err)?,
+                enabled: r.try_get("enabled").map_err(map_err)?,
+                password_hash: r.try_get("password_hash").map_err(map_err)?,
+                profile: serde_json::from_str(&profile)
+                    .map_err(|e| StoreError::Other(format!("bad profile JSON: {e}")))?,
+                roles: vec![],
+                created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
+                updated_at: from_micros(r.try_get("updated_at").map_err(map_err)?),
+            })
+        }
+
+        fn session_from_row(r: &$row) -> StoreResult<Session> {
+            let g = |e| map_err(e);
+            let auth: String = r.try_get("auth_method").map_err(g)?;
+            let reason: Option<String> = r.try_get("end_reason").map_err(g)?;
+            let shares: String = r.try_get("shares").map_err(g)?;
+            Ok(Session {
+                id: r.try_get("id").map_err(g)?,
+                user_id: r.try_get("user_id").map_err(g)?,
+                server: r.try_get("server").map_err(g)?,
+                client_name: r.try_get("client_name").map_err(g)?,
+                client_type: r.try_get("client_type").map_err(g)?,
+                console_type: r.try_get("console_type").map_err(g)?,
+                transport: r.try_get("transport").map_err(g)?,
+                auth_method: AuthMethod::parse(&auth)
+                    .ok_or_else(|| StoreError::Other(format!("unknown auth method {auth:?}")))?,
+                actor: r.try_get("actor").map_err(g)?,
+                access_token_id: r.try_get("access_token_id").map_err(g)?,
+                browser_session_id: r.try_get("browser_session_id").map_err(g)?,
+                login_time: from_micros(r.try_get("login_time").map_err(g)?),
+                last_active: from_micros(r.try_get("last_active").map_err(g)?),
+                expires_at: r
+                    .try_get::<Option<i64>, _>("expires_at")
+                    .map_err(g)?
+                    .map(from_micros),
+                logout_time: r
+                    .try_get::<Option<i64>, _>("logout_time")
+                    .map_err(g)?
+                    .map(from_micros),
+                end_reason: reason.as_deref().and_then(EndReason::parse),
+                num_opens: r.try_get("num_opens").map_err(g)?,
+                user_flags: r.try_get("user_flags").map_err(g)?,
+                shares: serde_json::from_str(&shares).unwrap_or_default(),
+            })
+        }
+
+        fn audit_from_row(r: &$row) -> StoreResult<AuditEvent> {
+            let g = |e| map_err(e);
+            let kind: String = r.try_get("kind").map_err(g)?;
+            Ok(AuditEvent {
+                id: r.try_get("id").map_err(g)?,
+                time: from_micros(r.try_get("time").map_err(g)?),
+                kind: AuditKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Other(format!("unknown audit kind {kind:?}")))?,
+                actor_id: r.try_get("actor_id").map_err(g)?,
+                actor_name: r.try_get("actor_name").map_err(g)?,
+                session_id: r.try_get("session_id").map_err(g)?,
+                client: r.try_get("client").map_err(g)?,
+                subject: r.try_get("subject").map_err(g)?,
+                detail: r.try_get("detail").map_err(g)?,
+            })
+        }
+    };
+}
+
+pub(crate) use row_decoders;
