@@ -50,14 +50,12 @@ enum Command {
     },
     /// Create or upgrade the store's schema, then exit.
     Migrate {
-        /// Directory of the embedded SQLite store.
-        #[arg(
-            long,
-            env = "SESSIOND_DATA_DIR",
-            default_value = "./sessiond-data",
-            value_name = "DIR"
-        )]
-        data_dir: PathBuf,
+        /// Directory of the embedded SQLite store [default: ./sessiond-data].
+        #[arg(long, env = "SESSIOND_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// A postgres:// URL: migrate that database instead.
+        #[arg(long, env = "SESSIOND_STORE", value_name = "URL")]
+        store: Option<String>,
     },
     #[command(flatten)]
     Client(commands::ClientCommand),
@@ -95,7 +93,9 @@ fn main() {
                 }
                 serve::run(settings).await
             }
-            Command::Migrate { data_dir } => serve::migrate(data_dir).await,
+            Command::Migrate { data_dir, store } => {
+                serve::migrate(serve::store_spec(store, data_dir, None)?).await
+            }
             Command::Client(cmd) => commands::run(cmd).await,
         }
     });

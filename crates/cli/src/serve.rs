@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, SystemClock};
 use sessiond_server::{AppState, ServerConfig};
-use sessiond_store::SqliteStore;
+use sessiond_store::StoreSpec;
 
 use crate::fail::{Context, Fail};
 
@@ -30,6 +30,14 @@ pub struct ServeArgs {
     /// Directory of the embedded SQLite store, created if missing [default: ./sessiond-data].
     #[arg(long, env = "SESSIOND_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded store: postgres://USER[:PASSWORD]@HOST:PORT/DB
+    /// (add ?options=-c%20search_path%3DSCHEMA for a schema). Nodes sharing one database
+    /// share every session.
+    #[arg(long, env = "SESSIOND_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// Connections in the PostgreSQL pool [default: 10].
+    #[arg(long, env = "SESSIOND_STORE_POOL_SIZE", value_name = "N")]
+    pub store_pool_size: Option<u32>,
     /// Name of this server, recorded on the sessions opened here [default: the host name].
     #[arg(long, env = "SESSIOND_SERVER_NAME", value_name = "NAME")]
     pub server_name: Option<String>,
@@ -68,6 +76,8 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
+    store_pool_size: Option<u32>,
     server_name: Option<String>,
     idle_timeout: Option<String>,
     session_lifetime: Option<String>,
@@ -85,7 +95,7 @@ struct FileConfig {
 #[derive(Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub data_dir: PathBuf,
+    pub store: StoreSpec,
     pub core: CoreConfig,
     pub server: ServerConfig,
     pub admin_password_file: Option<PathBuf>,
@@ -97,6 +107,10 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_CONFIG",
     "SESSIOND_LISTEN",
     "SESSIOND_DATA_DIR",
+    "SESSIOND_STORE",
+    "SESSIOND_STORE_POOL_SIZE",
+    // Read by the test suite only.
+    "SESSIOND_TEST_POSTGRES",
     "SESSIOND_SERVER_NAME",
     "SESSIOND_IDLE_TIMEOUT",
     "SESSIOND_SESSION_LIFETIME",
@@ -203,17 +217,47 @@ impl ServeArgs {
             flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
             sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
         };
+        let store = store_spec(
+            self.store.or(file.store),
+            self.data_dir.or(file.data_dir),
+            self.store_pool_size.or(file.store_pool_size),
+        )?;
         Ok(Settings {
             listen,
-            data_dir: self
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            store,
             core,
             server,
             admin_password_file: self.admin_password_file.or(file.admin_password_file),
             log: log_flag.or(file.log),
         })
+    }
+}
+
+/// `--store URL` selects PostgreSQL; otherwise the embedded store lives in `--data-dir`.
+pub fn store_spec(
+    url: Option<String>,
+    data_dir: Option<PathBuf>,
+    pool_size: Option<u32>,
+) -> Result<StoreSpec, Fail> {
+    match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            if data_dir.is_some() {
+                return Err(Fail::usage(
+                    "--data-dir is for the embedded store; it cannot be used with --store",
+                ));
+            }
+            Ok(StoreSpec::Postgres {
+                url,
+                pool_size: pool_size.unwrap_or(10).max(2),
+            })
+        }
+        Some(other) => Err(Fail::usage(format!(
+            "--store: {:?} is not a postgres:// URL (leave --store out for the embedded store)",
+            sessiond_store::redact_url(&other)
+        ))),
+        None => Ok(StoreSpec::Sqlite(
+            data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        )),
     }
 }
 
@@ -229,10 +273,10 @@ fn admin_password(file: Option<&Path>) -> Result<Option<String>, Fail> {
 }
 
 pub async fn run(settings: Settings) -> Result<(), Fail> {
-    let store = SqliteStore::open(&settings.data_dir)
+    let where_ = settings.store.describe();
+    let store = sessiond_store::open(&settings.store)
         .await
-        .with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?;
-    let store = Arc::new(store);
+        .with_context(|| format!("cannot open the store ({where_})"))?;
     let core = Arc::new(
         Core::new(store.clone(), Arc::new(SystemClock), settings.core.clone())
             .await
@@ -256,13 +300,14 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let addr = listener.local_addr().context("no local address")?;
     tracing::info!(
         %addr,
-        data_dir = %settings.data_dir.display(),
+        store = %where_,
         server_name = %settings.core.server_name,
         "sessiond listening on http://{addr}"
     );
     println!("sessiond: listening on http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx);
+    let changes = sessiond_server::tasks::spawn_change_listener(core.clone());
     let state = AppState {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
@@ -272,19 +317,21 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         .context("server failed")?;
     let _ = stop_tx.send(true);
     let _ = tasks.await;
+    if let Some(c) = changes {
+        c.abort();
+    }
     store.close().await;
     tracing::info!("sessiond stopped");
     Ok(())
 }
 
-pub async fn migrate(data_dir: PathBuf) -> Result<(), Fail> {
-    SqliteStore::migrate(&data_dir)
+pub async fn migrate(store: StoreSpec) -> Result<(), Fail> {
+    let where_ = store.describe();
+    let opened = sessiond_store::open(&store)
         .await
-        .with_context(|| format!("migration of {} failed", data_dir.display()))?;
-    println!(
-        "sessiond: the store in {} is up to date",
-        data_dir.display()
-    );
+        .with_context(|| format!("migration of the store ({where_}) failed"))?;
+    opened.close().await;
+    println!("sessiond: the store ({where_}) is up to date");
     Ok(())
 }
 

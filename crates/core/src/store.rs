@@ -53,6 +53,9 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// Closes the store's connections (at shutdown).
+    async fn close(&self) {}
+
     // Users
     async fn count_users(&self) -> StoreResult<i64>;
     /// Fails with `Conflict` when the name (case-insensitively) or the id is taken.

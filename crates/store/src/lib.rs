@@ -45,3 +45,64 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         _ => StoreError::Other(e.to_string()),
     }
 }
+
+/// Which engine to use, as a user names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// The embedded default: SQLite in this directory.
+    Sqlite(std::path::PathBuf),
+    /// `postgres://...` or `postgresql://...`, with a connection pool of this size.
+    Postgres { url: String, pool_size: u32 },
+}
+
+impl StoreSpec {
+    /// A description safe for logs: a password in the URL is masked.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreSpec::Sqlite(dir) => format!("SQLite in {}", dir.display()),
+            StoreSpec::Postgres { url, .. } => format!("PostgreSQL at {}", redact_url(url)),
+        }
+    }
+}
+
+/// Opens the store, running its migrations.
+pub async fn open(
+    spec: &StoreSpec,
+) -> Result<std::sync::Arc<dyn sessiond_core::Store>, StoreError> {
+    Ok(match spec {
+        StoreSpec::Sqlite(dir) => std::sync::Arc::new(SqliteStore::open(dir).await?),
+        StoreSpec::Postgres { url, pool_size } => {
+            let mut opts = postgres::PostgresOptions::new(url);
+            opts.max_connections = *pool_size;
+            std::sync::Arc::new(PostgresStore::open(&opts).await?)
+        }
+    })
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{masked}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            super::redact_url("postgres://u:s3cret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
+        assert_eq!(super::redact_url("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(super::redact_url("postgres://db/x"), "postgres://db/x");
+    }
+}

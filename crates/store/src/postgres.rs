@@ -72,10 +72,6 @@ impl PostgresStore {
         })
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn roles_of(&self, id: UserId) -> StoreResult<Vec<String>> {
         sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
             .bind(id)
@@ -154,6 +150,10 @@ async fn connect_listener(pool: &PgPool, channel: &str) -> Result<PgListener, sq
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

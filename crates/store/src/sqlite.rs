@@ -59,10 +59,6 @@ impl SqliteStore {
         Self::open(data_dir).await.map(|_| ())
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn roles_of(&self, id: UserId) -> StoreResult<Vec<String>> {
         sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
             .bind(id)
@@ -91,6 +87,10 @@ fn profile_json(p: &Profile) -> StoreResult<String> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

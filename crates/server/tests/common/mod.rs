@@ -19,7 +19,7 @@ pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub struct TestServer {
     pub base: String,
     pub core: Arc<Core>,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
     stop: Option<watch::Sender<bool>>,
@@ -61,8 +61,17 @@ impl TestServer {
 
     pub async fn start_with(dir: &TempDir, opts: Options, clock: Arc<ManualClock>) -> TestServer {
         let store = Arc::new(SqliteStore::open(dir.path()).await.expect("open store"));
+        Self::start_on(store, opts, clock).await
+    }
+
+    /// A server over any store, e.g. PostgreSQL; several may share one database.
+    pub async fn start_on(
+        store: Arc<dyn Store>,
+        opts: Options,
+        clock: Arc<ManualClock>,
+    ) -> TestServer {
         let core = Arc::new(
-            Core::new(store.clone() as Arc<dyn Store>, clock.clone(), opts.core)
+            Core::new(store.clone(), clock.clone(), opts.core)
                 .await
                 .expect("core"),
         );
@@ -77,6 +86,7 @@ impl TestServer {
             cfg: Arc::new(opts.server.clone()),
         };
         let maint = tasks::spawn_maintenance(core.clone(), &opts.server, stop_rx.clone());
+        let changes = tasks::spawn_change_listener(core.clone());
         let mut shutdown = stop_rx;
         let handle = tokio::spawn(async move {
             sessiond_server::serve(listener, state, async move {
@@ -85,6 +95,9 @@ impl TestServer {
             .await
             .unwrap();
             let _ = maint.await;
+            if let Some(c) = changes {
+                c.abort();
+            }
         });
         TestServer {
             base,
