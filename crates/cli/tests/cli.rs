@@ -161,10 +161,20 @@ impl Server {
     /// `sessiond serve --listen 127.0.0.1:0 --data-dir DIR ARGS` with `SESSIOND_LOG=warn`
     /// (unless `envs` says otherwise); returns once it listens.
     fn start(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let store = ["--data-dir".into(), data_dir.as_os_str().to_owned()];
+        Self::spawn(&store, args, envs)
+    }
+
+    /// The same, on PostgreSQL (`--store URL`).
+    fn start_on_postgres(url: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        Self::spawn(&["--store".into(), url.into()], args, envs)
+    }
+
+    fn spawn(store: &[std::ffi::OsString], args: &[&str], envs: &[(&str, &str)]) -> Server {
         let mut cmd = sessiond();
         cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(store)
             .args(args)
             .env("SESSIOND_LOG", "warn")
             .envs(envs.iter().copied())
@@ -696,4 +706,67 @@ fn help_documents_the_options_and_their_variables() {
     ] {
         assert!(out.stdout.contains(word), "{word}:\n{}", out.stdout);
     }
+}
+
+#[test]
+fn two_processes_on_one_postgres_share_sessions_and_revocations() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let schema = rt.block_on(sessiond_store::testing::PgSchema::create());
+    let env = [("SESSIOND_ADMIN_PASSWORD", "admin-password-1")];
+    let a = Server::start_on_postgres(&schema.url, &["--server-name", "node-a"], &env);
+    let b = Server::start_on_postgres(&schema.url, &["--server-name", "node-b"], &env);
+    assert_ne!(a.url, b.url);
+    let tmp = tempfile::tempdir().unwrap();
+
+    // Logged in on A; the same token works on B.
+    let alice = Client::new(tmp.path(), "alice");
+    alice.login(&a.url, "admin", "admin-password-1").ok();
+    let on_b = |client: &Client| {
+        let mut creds = client.saved();
+        creds["server"] = serde_json::Value::String(b.url.clone());
+        let other = Client::new(tmp.path(), "via-b");
+        std::fs::create_dir_all(other.credentials.parent().unwrap()).unwrap();
+        std::fs::write(&other.credentials, creds.to_string()).unwrap();
+        other
+    };
+    let alice_b = on_b(&alice);
+    let me = alice_b.run(&["whoami", "--json"]).ok().json();
+    assert_eq!(me["session"]["id"], alice.session_id().as_str());
+    assert_eq!(
+        me["session"]["server"], "node-a",
+        "the session was opened on A"
+    );
+    alice.run(&["whoami"]).ok(); // cached on A too
+
+    // Logged out on B: A refuses it.
+    alice_b.run(&["logout"]).ok();
+    let start = Instant::now();
+    loop {
+        let out = alice.run(&["whoami"]);
+        if out.code() == Some(1) && out.stderr.contains("HTTP 401") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "A still accepts the session"
+        );
+    }
+    // Both nodes list every session, whichever node opened it.
+    let admin_b = Client::new(tmp.path(), "admin-b");
+    admin_b.login(&b.url, "admin", "admin-password-1").ok();
+    let all = admin_b
+        .run(&["sessions", "list", "--state", "all", "--json"])
+        .ok()
+        .json();
+    let servers: Vec<&str> = all["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["server"].as_str().unwrap())
+        .collect();
+    assert!(
+        servers.contains(&"node-a") && servers.contains(&"node-b"),
+        "{servers:?}"
+    );
+    // The servers stop before the schema is dropped (locals drop in reverse order).
 }
