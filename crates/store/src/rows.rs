@@ -2,6 +2,50 @@
 //! (instants as microseconds since the epoch, JSON text for profiles and shares), so one
 //! definition, stamped out per row type, serves both.
 
+use std::str::FromStr;
+
+use sessiond_core::model::{Group, Role, User};
+use sessiond_core::{Privilege, PrivilegeSet};
+
+/// A `groups` row as both engines select it: id, name, sid, gid.
+pub(crate) type GroupRow = (i64, String, Option<String>, Option<String>);
+
+pub(crate) fn group((id, name, sid, gid): GroupRow) -> Group {
+    Group { id, name, sid, gid }
+}
+
+/// Roles with their privileges, from the `roles` and `role_privileges` rows.
+pub(crate) fn roles_with_privileges(
+    roles: Vec<(String, String, bool)>,
+    privs: &[(String, String)],
+) -> Vec<Role> {
+    roles
+        .into_iter()
+        .map(|(name, description, builtin)| Role {
+            privileges: privs
+                .iter()
+                .filter(|(r, _)| *r == name)
+                // A privilege no longer in the table is dropped rather than fatal.
+                .filter_map(|(_, p)| Privilege::from_str(p).ok())
+                .collect::<PrivilegeSet>(),
+            name,
+            description,
+            builtin,
+        })
+        .collect()
+}
+
+/// Puts each user's roles (from `user_roles` rows, ordered by role) on the user.
+pub(crate) fn attach_roles(users: &mut [User], roles: &[(i64, String)]) {
+    for u in users {
+        u.roles = roles
+            .iter()
+            .filter(|(id, _)| *id == u.id)
+            .map(|(_, r)| r.clone())
+            .collect();
+    }
+}
+
 macro_rules! row_decoders {
     ($row:ty) => {
         fn user_from_row(r: &$row) -> StoreResult<User> {

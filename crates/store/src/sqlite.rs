@@ -2,7 +2,6 @@
 //! journal, foreign keys on.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +9,7 @@ use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
 use sessiond_core::store::{Activity, Store, StoreResult, UserUpdate};
-use sessiond_core::{Privilege, PrivilegeSet, StoreError};
+use sessiond_core::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -175,17 +174,12 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let mut u = user_from_row(r)?;
-                u.roles = roles
-                    .iter()
-                    .filter(|(id, _)| *id == u.id)
-                    .map(|(_, r)| r.clone())
-                    .collect();
-                Ok(u)
-            })
-            .collect()
+        let mut users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        crate::rows::attach_roles(&mut users, &roles);
+        Ok(users)
     }
 
     async fn update_user(&self, id: UserId, c: &UserUpdate) -> StoreResult<User> {
@@ -283,25 +277,22 @@ impl Store for SqliteStore {
     }
 
     async fn list_groups(&self) -> StoreResult<Vec<Group>> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> =
+        let rows: Vec<crate::rows::GroupRow> =
             sqlx::query_as("SELECT id, name, sid, gid FROM groups ORDER BY id")
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, sid, gid)| Group { id, name, sid, gid })
-            .collect())
+        Ok(rows.into_iter().map(crate::rows::group).collect())
     }
 
     async fn get_group(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row: Option<(i64, String, Option<String>, Option<String>)> =
+        let row: Option<crate::rows::GroupRow> =
             sqlx::query_as("SELECT id, name, sid, gid FROM groups WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
-        Ok(row.map(|(id, name, sid, gid)| Group { id, name, sid, gid }))
+        Ok(row.map(crate::rows::group))
     }
 
     async fn delete_group(&self, id: GroupId) -> StoreResult<bool> {
@@ -322,7 +313,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_groups(&self, user: UserId) -> StoreResult<Vec<Group>> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<crate::rows::GroupRow> = sqlx::query_as(
             "SELECT g.id, g.name, g.sid, g.gid FROM groups g
              JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.id",
         )
@@ -330,10 +321,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, sid, gid)| Group { id, name, sid, gid })
-            .collect())
+        Ok(rows.into_iter().map(crate::rows::group).collect())
     }
 
     async fn add_group_member(&self, group: GroupId, user: UserId) -> StoreResult<()> {
@@ -367,20 +355,7 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-        Ok(roles
-            .into_iter()
-            .map(|(name, description, builtin)| Role {
-                privileges: privs
-                    .iter()
-                    .filter(|(r, _)| *r == name)
-                    // A privilege no longer in the table is dropped rather than fatal.
-                    .filter_map(|(_, p)| Privilege::from_str(p).ok())
-                    .collect::<PrivilegeSet>(),
-                name,
-                description,
-                builtin,
-            })
-            .collect())
+        Ok(crate::rows::roles_with_privileges(roles, &privs))
     }
 
     async fn put_role(&self, role: &Role) -> StoreResult<()> {
