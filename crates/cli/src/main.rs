@@ -73,6 +73,16 @@ fn init_logging(filter: Option<&str>) {
 
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Client(_)) {
+        // Like other command-line tools, end quietly when the reader of our output goes
+        // away (`sessiond sessions list | head`). Not for the server, whose sockets must
+        // never kill it.
+        #[cfg(unix)]
+        // SAFETY: called before any thread is started; restores the default disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
