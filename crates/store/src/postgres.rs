@@ -12,7 +12,7 @@ use sessiond_core::secret::TokenHash;
 use sessiond_core::store::{Activity, Change, Store, StoreResult, UserUpdate};
 use sessiond_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
@@ -52,6 +52,13 @@ impl PostgresStore {
         let connect = PgConnectOptions::from_str(&opts.url)
             .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?
             .application_name("sessiond");
+        // One direct connection first: a pool reports any failure as a time-out, and "the
+        // database refused the connection" or "password authentication failed" is what the
+        // operator needs to read.
+        let probe = PgConnection::connect_with(&connect)
+            .await
+            .map_err(map_err)?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(2))
             .acquire_timeout(opts.acquire_timeout)
