@@ -11,7 +11,7 @@ use sessiond_api::{ErrorBody, CLI_USER_AGENT_PREFIX, PREFIX};
 
 use crate::fail::{Context, Fail};
 
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
+pub const DEFAULT_SERVER: &str = "https://127.0.0.1:8000";
 
 /// What `sessiond login` keeps between commands (mode 0600).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +20,9 @@ pub struct Credentials {
     pub username: String,
     pub session_id: String,
     pub token: String,
+    /// CA certificate (PEM) that the server's certificate is checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
 }
 
 pub fn credentials_path(flag: Option<PathBuf>) -> PathBuf {
@@ -82,21 +85,29 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(server: &str, token: Option<String>) -> Result<Api, Fail> {
+    /// A client of `server`; with `ca`, the server's certificate must chain to it (never is
+    /// verification turned off).
+    pub fn new(server: &str, token: Option<String>, ca: Option<&Path>) -> Result<Api, Fail> {
         let base = server.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Fail::usage(format!(
                 "--server: {server:?} must start with http:// or https://"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(format!(
                 "{CLI_USER_AGENT_PREFIX}{}",
                 env!("CARGO_PKG_VERSION")
             ))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .context("cannot build the HTTP client")?;
+            .timeout(std::time::Duration::from_secs(30));
+        if let Some(ca) = ca {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("cannot read the CA certificate {}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().context("cannot build the HTTP client")?;
         Ok(Api { http, base, token })
     }
 
@@ -137,10 +148,16 @@ impl Api {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Fail::new(format!("cannot reach sessiond at {}: {e}", self.base)))?;
+        let resp = req.send().await.map_err(|e| {
+            // reqwest's top-level message hides the cause (refused, certificate unknown...).
+            let mut why = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                why = format!("{why}: {s}");
+                src = s.source();
+            }
+            Fail::new(format!("cannot reach sessiond at {}: {why}", self.base))
+        })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);

@@ -26,6 +26,10 @@ pub enum ClientCommand {
         /// User name.
         #[arg(long, short)]
         username: String,
+        /// CA certificate (PEM) to check the server's certificate against, e.g. the
+        /// DATA_DIR/tls/cert.pem a server generated; kept for later commands.
+        #[arg(long, env = "SESSIOND_CA", value_name = "FILE")]
+        ca: Option<std::path::PathBuf>,
         #[command(flatten)]
         opts: ClientOpts,
     },
@@ -261,7 +265,7 @@ fn signed_in(opts: &ClientOpts) -> Result<Api, Fail> {
     let path = client::credentials_path(opts.credentials.clone());
     let creds = client::load_credentials(&path)?
         .ok_or_else(|| Fail::new("not logged in: run `sessiond login --username NAME` first"))?;
-    Api::new(&creds.server, Some(creds.token))
+    Api::new(&creds.server, Some(creds.token), creds.ca.as_deref())
 }
 
 fn read_secret(prompt: &str, from_stdin: bool) -> Result<String, Fail> {
@@ -293,8 +297,9 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
         ClientCommand::Login {
             server,
             username,
+            ca,
             opts,
-        } => login(&opts, server, &username).await,
+        } => login(&opts, server, &username, ca).await,
         ClientCommand::Logout { opts } => {
             let path = client::credentials_path(opts.credentials.clone());
             let api = signed_in(&opts)?;
@@ -384,21 +389,26 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
     }
 }
 
-async fn login(opts: &ClientOpts, server: Option<String>, username: &str) -> Result<(), Fail> {
+async fn login(
+    opts: &ClientOpts,
+    server: Option<String>,
+    username: &str,
+    ca: Option<std::path::PathBuf>,
+) -> Result<(), Fail> {
     let path = client::credentials_path(opts.credentials.clone());
-    let server = match server {
-        Some(s) => s,
-        None => client::load_credentials(&path)
-            .ok()
-            .flatten()
-            .map(|c| c.server)
-            .unwrap_or_else(|| client::DEFAULT_SERVER.into()),
+    let previous = client::load_credentials(&path).ok().flatten();
+    let server = server
+        .or_else(|| previous.as_ref().map(|c| c.server.clone()))
+        .unwrap_or_else(|| client::DEFAULT_SERVER.into());
+    let ca = match ca {
+        Some(p) => Some(std::path::absolute(&p).unwrap_or(p)),
+        None => previous.and_then(|c| c.ca),
     };
     let password = match std::env::var("SESSIOND_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => read_secret(&format!("Password for {username}: "), false)?,
     };
-    let api = Api::new(&server, None)?;
+    let api = Api::new(&server, None, ca.as_deref())?;
     let req = api::LoginRequest {
         username: username.to_owned(),
         password,
@@ -412,6 +422,7 @@ async fn login(opts: &ClientOpts, server: Option<String>, username: &str) -> Res
             username: username.to_owned(),
             session_id: resp.session_id.clone(),
             token: resp.token,
+            ca,
         },
     )?;
     if opts.json {

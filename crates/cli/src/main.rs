@@ -104,7 +104,8 @@ fn main() {
                 serve::run(settings).await
             }
             Command::Migrate { data_dir, store } => {
-                serve::migrate(serve::store_spec(store, data_dir, None)?).await
+                let dir = data_dir.unwrap_or_else(|| PathBuf::from("./sessiond-data"));
+                serve::migrate(serve::store_spec(store, dir, None)?).await
             }
             Command::Client(cmd) => commands::run(cmd).await,
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, SystemClock};
-use sessiond_server::{AppState, ServerConfig};
+use sessiond_server::{tls, AppState, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
 
 use crate::fail::{Context, Fail};
@@ -38,6 +38,35 @@ pub struct ServeArgs {
     /// Connections in the PostgreSQL pool [default: 10].
     #[arg(long, env = "SESSIOND_STORE_POOL_SIZE", value_name = "N")]
     pub store_pool_size: Option<u32>,
+    /// TLS certificate chain (PEM). Without --tls-cert/--tls-key, a self-signed certificate
+    /// is generated once into DATA_DIR/tls/ and its fingerprint printed.
+    #[arg(
+        long,
+        env = "SESSIOND_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), readable by sessiond only.
+    #[arg(
+        long,
+        env = "SESSIOND_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Extra host name for the generated certificate (repeatable; localhost, 127.0.0.1, ::1
+    /// and the server name are always in it).
+    #[arg(
+        long = "tls-hostname",
+        env = "SESSIOND_TLS_HOSTNAMES",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub tls_hostnames: Vec<String>,
+    /// Serve plain HTTP instead of HTTPS (only behind a proxy that terminates TLS).
+    #[arg(long, env = "SESSIOND_INSECURE_HTTP")]
+    pub insecure_http: bool,
     /// Name of this server, recorded on the sessions opened here [default: the host name].
     #[arg(long, env = "SESSIOND_SERVER_NAME", value_name = "NAME")]
     pub server_name: Option<String>,
@@ -78,6 +107,10 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     store: Option<String>,
     store_pool_size: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_hostnames: Option<Vec<String>>,
+    insecure_http: Option<bool>,
     server_name: Option<String>,
     idle_timeout: Option<String>,
     session_lifetime: Option<String>,
@@ -96,10 +129,21 @@ struct FileConfig {
 pub struct Settings {
     pub listen: SocketAddr,
     pub store: StoreSpec,
+    /// sessiond's own directory: the SQLite store (without --store) and TLS material.
+    pub data_dir: PathBuf,
+    /// `None`: plain HTTP.
+    pub tls: Option<TlsSettings>,
     pub core: CoreConfig,
     pub server: ServerConfig,
     pub admin_password_file: Option<PathBuf>,
     pub log: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct TlsSettings {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub hostnames: Vec<String>,
 }
 
 /// Every variable sessiond reads; any other `SESSIOND_*` is reported as a likely typo.
@@ -109,6 +153,10 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_DATA_DIR",
     "SESSIOND_STORE",
     "SESSIOND_STORE_POOL_SIZE",
+    "SESSIOND_TLS_CERT",
+    "SESSIOND_TLS_KEY",
+    "SESSIOND_TLS_HOSTNAMES",
+    "SESSIOND_INSECURE_HTTP",
     // Read by the test suite only.
     "SESSIOND_TEST_POSTGRES",
     "SESSIOND_SERVER_NAME",
@@ -125,6 +173,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_LOG",
     "SESSIOND_SERVER",
     "SESSIOND_CREDENTIALS",
+    "SESSIOND_CA",
     "SESSIOND_PASSWORD",
 ];
 
@@ -217,14 +266,37 @@ impl ServeArgs {
             flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
             sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
         };
+        let data_dir = self
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let store = store_spec(
             self.store.or(file.store),
-            self.data_dir.or(file.data_dir),
+            data_dir.clone(),
             self.store_pool_size.or(file.store_pool_size),
         )?;
+        let insecure_http = self.insecure_http || file.insecure_http.unwrap_or(false);
+        let (tls_cert, tls_key) = match (self.tls_cert, self.tls_key) {
+            (None, None) => (file.tls_cert, file.tls_key),
+            given => given,
+        };
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(Fail::usage("tls_cert and tls_key go together"));
+        }
+        let tls = (!insecure_http).then(|| TlsSettings {
+            cert: tls_cert,
+            key: tls_key,
+            hostnames: if self.tls_hostnames.is_empty() {
+                file.tls_hostnames.unwrap_or_default()
+            } else {
+                self.tls_hostnames
+            },
+        });
         Ok(Settings {
             listen,
             store,
+            data_dir,
+            tls,
             core,
             server,
             admin_password_file: self.admin_password_file.or(file.admin_password_file),
@@ -236,16 +308,11 @@ impl ServeArgs {
 /// `--store URL` selects PostgreSQL; otherwise the embedded store lives in `--data-dir`.
 pub fn store_spec(
     url: Option<String>,
-    data_dir: Option<PathBuf>,
+    data_dir: PathBuf,
     pool_size: Option<u32>,
 ) -> Result<StoreSpec, Fail> {
     match url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            if data_dir.is_some() {
-                return Err(Fail::usage(
-                    "--data-dir is for the embedded store; it cannot be used with --store",
-                ));
-            }
             Ok(StoreSpec::Postgres {
                 url,
                 pool_size: pool_size.unwrap_or(10).max(2),
@@ -255,9 +322,7 @@ pub fn store_spec(
             "--store: {:?} is not a postgres:// URL (leave --store out for the embedded store)",
             sessiond_store::redact_url(&other)
         ))),
-        None => Ok(StoreSpec::Sqlite(
-            data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-        )),
+        None => Ok(StoreSpec::Sqlite(data_dir)),
     }
 }
 
@@ -298,13 +363,41 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr().context("no local address")?;
+    let (transport, scheme) = match &settings.tls {
+        None => (Transport::Http, "http"),
+        Some(t) => {
+            let mut names = t.hostnames.clone();
+            names.push(settings.core.server_name.clone());
+            let id = tls::prepare(
+                &settings.data_dir,
+                t.cert.as_deref(),
+                t.key.as_deref(),
+                &names,
+            )
+            .context("TLS")?;
+            let how = if id.generated {
+                "generated now"
+            } else {
+                "in use"
+            };
+            println!(
+                "sessiond: TLS certificate {} ({how}), SHA-256 fingerprint {}",
+                id.cert_path.display(),
+                id.fingerprint
+            );
+            (
+                Transport::Https(tls::server_config(&id).context("TLS")?),
+                "https",
+            )
+        }
+    };
     tracing::info!(
         %addr,
         store = %where_,
         server_name = %settings.core.server_name,
-        "sessiond listening on http://{addr}"
+        "sessiond listening on {scheme}://{addr}"
     );
-    println!("sessiond: listening on http://{addr}");
+    println!("sessiond: listening on {scheme}://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx);
     let changes = sessiond_server::tasks::spawn_change_listener(core.clone());
@@ -312,7 +405,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
     };
-    sessiond_server::serve(listener, state, shutdown_signal())
+    sessiond_server::serve_on(listener, state, transport, shutdown_signal())
         .await
         .context("server failed")?;
     let _ = stop_tx.send(true);

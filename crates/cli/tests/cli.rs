@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_sessiond");
 /// Generous: the machine may be busy with other tests and password hashing.
 const TIMEOUT: Duration = Duration::from_secs(60);
-const LISTENING: &str = "sessiond: listening on http://";
+const LISTENING: &str = "sessiond: listening on ";
 const GENERATED: &str = "sessiond: created user \"admin\" with password: ";
 
 /// A `sessiond` command with no inherited `SESSIOND_*` variables.
@@ -162,19 +162,32 @@ impl Server {
     /// (unless `envs` says otherwise); returns once it listens.
     fn start(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let store = ["--data-dir".into(), data_dir.as_os_str().to_owned()];
-        Self::spawn(&store, args, envs)
+        Self::spawn(&store, args, envs, false)
+    }
+
+    /// The same over HTTPS (the default; the other helpers pass --insecure-http).
+    fn start_https(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let store = ["--data-dir".into(), data_dir.as_os_str().to_owned()];
+        Self::spawn(&store, args, envs, true)
     }
 
     /// The same, on PostgreSQL (`--store URL`).
     fn start_on_postgres(url: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
-        Self::spawn(&["--store".into(), url.into()], args, envs)
+        Self::spawn(&["--store".into(), url.into()], args, envs, false)
     }
 
-    fn spawn(store: &[std::ffi::OsString], args: &[&str], envs: &[(&str, &str)]) -> Server {
+    fn spawn(
+        store: &[std::ffi::OsString],
+        args: &[&str],
+        envs: &[(&str, &str)],
+        https: bool,
+    ) -> Server {
         let mut cmd = sessiond();
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(store)
+        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]);
+        if !https {
+            cmd.arg("--insecure-http");
+        }
+        cmd.args(store)
             .args(args)
             .env("SESSIOND_LOG", "warn")
             .envs(envs.iter().copied())
@@ -205,8 +218,8 @@ impl Server {
                     if let Some(pw) = line.strip_prefix(GENERATED) {
                         server.generated_password = Some(pw.to_owned());
                     }
-                    if let Some(addr) = line.strip_prefix(LISTENING) {
-                        server.url = format!("http://{addr}");
+                    if let Some(url) = line.strip_prefix(LISTENING) {
+                        server.url = url.to_owned();
                         return server;
                     }
                 }
@@ -769,4 +782,94 @@ fn two_processes_on_one_postgres_share_sessions_and_revocations() {
         "{servers:?}"
     );
     // The servers stop before the schema is dropped (locals drop in reverse order).
+}
+
+#[test]
+fn https_by_default_with_a_generated_certificate_the_cli_can_trust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = [("SESSIOND_ADMIN_PASSWORD", "admin-password-1")];
+    let server = Server::start_https(&data, &[], &env);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let cert = data.join("tls").join("cert.pem");
+    let (first_line, fingerprint) = {
+        let out = server.stdout.lock().unwrap().clone();
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("sessiond: TLS certificate"))
+            .expect("the certificate line")
+            .to_owned();
+        let fp = line.rsplit(' ').next().unwrap().to_owned();
+        (line, fp)
+    };
+    assert!(first_line.contains("(generated now)"), "{first_line}");
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(data.join("tls").join("key.pem")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+
+    // Verification is never off: without --ca the self-signed certificate is refused.
+    let user = Client::new(tmp.path(), "user");
+    let refused = user
+        .login(&server.url, "admin", "admin-password-1")
+        .fails_with(1);
+    assert!(
+        refused.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        refused.stderr
+    );
+
+    // With --ca it is trusted, and later commands remember the CA.
+    let creds = user.credentials.to_str().unwrap().to_owned();
+    run(
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--username",
+            "admin",
+            "--ca",
+            cert.to_str().unwrap(),
+            "--credentials",
+            &creds,
+        ],
+        &[("SESSIOND_PASSWORD", "admin-password-1")],
+        None,
+    )
+    .ok();
+    assert!(user.saved()["ca"].as_str().unwrap().ends_with("cert.pem"));
+    let me = user.run(&["whoami", "--json"]).ok().json();
+    assert_eq!(me["user"]["id"], 500);
+    server.stop().ok();
+
+    // The next start reuses the certificate; the operator's own files work too.
+    let again = Server::start_https(&data, &[], &env);
+    let out = again.stdout.lock().unwrap().clone();
+    assert!(
+        out.contains("(in use)") && out.contains(&fingerprint),
+        "{out}"
+    );
+    again.stop().ok();
+    let own = Server::start_https(
+        &tmp.path().join("other"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            data.join("tls").join("key.pem").to_str().unwrap(),
+        ],
+        &env,
+    );
+    let out = own.stdout.lock().unwrap().clone();
+    assert!(out.contains(&fingerprint), "{out}");
+    // A new login keeps the CA it was given before.
+    user.login(&own.url, "admin", "admin-password-1").ok();
+    user.run(&["whoami"]).ok();
 }

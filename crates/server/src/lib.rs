@@ -8,11 +8,13 @@
 //!   `error` maps `CoreError` and axum rejections to its error shape; `extract` holds the
 //!   caller and body extractors; `convert` turns core records into `sessiond_api` types).
 //! - `health`: `/healthz` and `/readyz`.
-//! - `tasks`: background work (activity flush, expiry sweep, history purge).
+//! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
+//! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
 
 pub mod app;
 pub mod health;
 pub mod native;
 pub mod tasks;
+pub mod tls;
 
-pub use app::{build_router, serve, AppState, ServerConfig};
+pub use app::{build_router, serve, serve_on, AppState, ServerConfig, Transport};
