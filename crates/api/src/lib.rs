@@ -75,7 +75,11 @@ pub struct RevokeOthersResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WhoAmI {
     pub user: UserView,
-    pub session: SessionView,
+    /// The caller's session; `null` when the caller used an access token.
+    pub session: Option<SessionView>,
+    /// Set when the caller used an access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_id: Option<String>,
     pub privileges: Vec<String>,
 }
 

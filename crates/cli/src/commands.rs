@@ -323,12 +323,17 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
                 println!("Name:       {d}");
             }
             println!("Roles:      {}", me.user.roles.join(", "));
-            println!("Session:    {}", me.session.id);
-            println!("Server:     {}", me.session.server);
-            println!("Client:     {}", me.session.client_name);
-            println!("Logged in:  {}", table::time(&me.session.login_time));
-            if let Some(e) = &me.session.expires_at {
-                println!("Expires:    {}", table::time(e));
+            if let Some(session) = &me.session {
+                println!("Session:    {}", session.id);
+                println!("Server:     {}", session.server);
+                println!("Client:     {}", session.client_name);
+                println!("Logged in:  {}", table::time(&session.login_time));
+                if let Some(e) = &session.expires_at {
+                    println!("Expires:    {}", table::time(e));
+                }
+            }
+            if let Some(t) = &me.access_token_id {
+                println!("Access token: {t}");
             }
             println!("Privileges: {}", me.privileges.len());
             for p in &me.privileges {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use time::OffsetDateTime;
 
 use crate::clock::{from_micros, to_micros};
-use crate::model::{Session, User, UserId};
+use crate::model::{Credential, Session, User, UserId};
 use crate::privilege::PrivilegeSet;
 use crate::secret::TokenHash;
 use crate::store::Activity;
@@ -21,8 +21,9 @@ use crate::store::Activity;
 #[derive(Debug)]
 pub struct CachedAuth {
     pub token: TokenHash,
-    /// The session as it was loaded; `last_active` lives in `last_active_us`.
-    pub session: Session,
+    /// The session or access token as it was loaded; a session's `last_active` lives in
+    /// `last_active_us`.
+    pub credential: Credential,
     pub user: Arc<User>,
     pub privileges: Arc<PrivilegeSet>,
     last_active_us: AtomicI64,
@@ -32,14 +33,17 @@ pub struct CachedAuth {
 impl CachedAuth {
     pub fn new(
         token: TokenHash,
-        session: Session,
+        credential: Credential,
         user: Arc<User>,
         privileges: Arc<PrivilegeSet>,
     ) -> Self {
-        let last = to_micros(session.last_active);
+        let last = match &credential {
+            Credential::Session(s) => to_micros(s.last_active),
+            Credential::AccessToken(t) => to_micros(t.creation_time),
+        };
         CachedAuth {
             token,
-            session,
+            credential,
             user,
             privileges,
             last_active_us: AtomicI64::new(last),
@@ -57,18 +61,29 @@ impl CachedAuth {
             .fetch_max(to_micros(now), Ordering::Relaxed);
     }
 
-    /// The session with its live activity stamp.
-    pub fn current_session(&self) -> Session {
-        let mut s = self.session.clone();
-        s.last_active = self.last_active();
-        s
+    /// The credential, a session with its live activity stamp.
+    pub fn current(&self) -> Credential {
+        match &self.credential {
+            Credential::Session(s) => {
+                let mut s = s.clone();
+                s.last_active = self.last_active();
+                Credential::Session(s)
+            }
+            other => other.clone(),
+        }
     }
 
+    pub fn session(&self) -> Option<&Session> {
+        self.credential.session()
+    }
+
+    /// Activity not yet written; only sessions record activity.
     fn unflushed(&self) -> Option<Activity> {
+        let session = self.credential.session()?;
         let last = self.last_active_us.load(Ordering::Relaxed);
         let prev = self.flushed_us.fetch_max(last, Ordering::Relaxed);
         (last > prev).then(|| Activity {
-            session_id: self.session.id.clone(),
+            session_id: session.id.clone(),
             last_active: from_micros(last),
         })
     }
@@ -77,14 +92,15 @@ impl CachedAuth {
 #[derive(Default)]
 struct Maps {
     by_token: HashMap<TokenHash, Arc<CachedAuth>>,
-    by_session: HashMap<String, TokenHash>,
+    /// Session id or access token id → token.
+    by_id: HashMap<String, TokenHash>,
     by_user: HashMap<UserId, HashSet<TokenHash>>,
 }
 
 impl Maps {
     fn remove(&mut self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
         let entry = self.by_token.remove(token)?;
-        self.by_session.remove(&entry.session.id);
+        self.by_id.remove(entry.credential.id());
         if let Some(set) = self.by_user.get_mut(&entry.user.id) {
             set.remove(token);
             if set.is_empty() {
@@ -122,7 +138,7 @@ impl AuthCache {
     /// The in-memory activity stamp of a cached session, if it is cached.
     pub fn live_last_active(&self, session_id: &str) -> Option<OffsetDateTime> {
         let maps = self.maps.read().ok()?;
-        let token = maps.by_session.get(session_id)?;
+        let token = maps.by_id.get(session_id)?;
         maps.by_token.get(token).map(|e| e.last_active())
     }
 
@@ -154,8 +170,8 @@ impl AuthCache {
                 }
             }
         }
-        maps.by_session
-            .insert(entry.session.id.clone(), entry.token);
+        maps.by_id
+            .insert(entry.credential.id().to_owned(), entry.token);
         maps.by_user
             .entry(entry.user.id)
             .or_default()
@@ -173,14 +189,9 @@ impl AuthCache {
         });
     }
 
+    /// Evicts the entry of a session or of an access token, by its id.
     pub fn evict_session(&self, session_id: &str) {
-        self.evict_where(|maps| {
-            maps.by_session
-                .get(session_id)
-                .copied()
-                .into_iter()
-                .collect()
-        });
+        self.evict_where(|maps| maps.by_id.get(session_id).copied().into_iter().collect());
     }
 
     pub fn evict_user(&self, user: UserId) {
@@ -280,7 +291,7 @@ mod tests {
         };
         Arc::new(CachedAuth::new(
             TokenHash([token; 32]),
-            s,
+            Credential::Session(s),
             Arc::new(u),
             Arc::new(PrivilegeSet::new()),
         ))

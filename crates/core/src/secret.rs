@@ -25,6 +25,12 @@ impl Token {
         ))
     }
 
+    /// A token whose text starts with `prefix` (e.g. `access-v1:`), then 256 random bits.
+    pub fn generate_prefixed(prefix: &str) -> CoreResult<Token> {
+        let t = Self::generate()?;
+        Ok(Token(format!("{prefix}{}", t.0)))
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

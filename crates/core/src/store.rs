@@ -34,6 +34,8 @@ pub struct Activity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     SessionEnded(String),
+    /// An access token was disabled, changed or deleted.
+    AccessToken(String),
     /// The user's record, roles or existence changed.
     User(UserId),
     /// A role or its privileges changed.
@@ -112,6 +114,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<(String, EndReason)>>;
     /// Deletes sessions that ended before `cutoff`; returns how many.
     async fn purge_sessions(&self, ended_before: OffsetDateTime) -> StoreResult<u64>;
+
+    // Access tokens
+    async fn insert_access_token(&self, token: &AccessToken, hash: &TokenHash) -> StoreResult<()>;
+    async fn access_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<AccessToken>>;
+    async fn get_access_token(&self, id: &str) -> StoreResult<Option<AccessToken>>;
+    /// Ordered by id (ids sort as numbers); only ids greater than `after`; at most `limit`.
+    async fn list_access_tokens(&self, filter: &AccessTokenFilter)
+        -> StoreResult<Vec<AccessToken>>;
+    /// Changes what is given (`Some(None)` clears the expiration); `None` if no such token.
+    async fn update_access_token(
+        &self,
+        id: &str,
+        enabled: Option<bool>,
+        expiration: Option<Option<OffsetDateTime>>,
+    ) -> StoreResult<Option<AccessToken>>;
+    async fn delete_access_token(&self, id: &str) -> StoreResult<bool>;
 
     // Audit
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;

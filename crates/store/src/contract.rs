@@ -50,6 +50,8 @@ macro_rules! contract_tests {
             audit_append_and_list,
             audit_list_filters,
             audit_purge,
+            access_tokens_insert_lookup_update_delete,
+            access_tokens_list_pages_by_id_and_user,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -1642,4 +1644,161 @@ pub(crate) async fn audit_purge(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Access tokens
+
+fn access_token(id: &str, user: UserId, created: OffsetDateTime) -> AccessToken {
+    AccessToken {
+        id: id.to_owned(),
+        user_id: user,
+        creator_id: user,
+        creation_time: created,
+        expiration_time: None,
+        enabled: true,
+    }
+}
+
+pub(crate) async fn access_tokens_insert_lookup_update_delete(store: &dyn Store) {
+    let u = one_user(store, "tok").await;
+    let mut t = access_token(
+        "1000000000000000000001",
+        u.id,
+        at(5) + Duration::microseconds(7),
+    );
+    t.expiration_time = Some(at(3600));
+    let hash = TokenHash([9; 32]);
+    store.insert_access_token(&t, &hash).await.unwrap();
+    assert_eq!(
+        store.access_token_by_hash(&hash).await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(
+        store
+            .access_token_by_hash(&TokenHash([8; 32]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_access_token(&t.id).await.unwrap(),
+        Some(t.clone())
+    );
+    assert!(is_conflict(
+        store.insert_access_token(&t, &TokenHash([7; 32])).await
+    ));
+    assert!(is_conflict(
+        store
+            .insert_access_token(&access_token("1000000000000000000002", u.id, at(6)), &hash)
+            .await
+    ));
+
+    // Disable, keep the expiration; then clear the expiration, keep enabled.
+    let changed = store
+        .update_access_token(&t.id, Some(false), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!changed.enabled);
+    assert_eq!(changed.expiration_time, Some(at(3600)));
+    let changed = store
+        .update_access_token(&t.id, None, Some(None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!changed.enabled);
+    assert_eq!(changed.expiration_time, None);
+    let changed = store
+        .update_access_token(&t.id, Some(true), Some(Some(at(60))))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(changed.enabled);
+    assert_eq!(changed.expiration_time, Some(at(60)));
+    assert_eq!(
+        store
+            .update_access_token("nope", Some(true), None)
+            .await
+            .unwrap(),
+        None
+    );
+
+    assert!(store.delete_access_token(&t.id).await.unwrap());
+    assert!(!store.delete_access_token(&t.id).await.unwrap());
+    assert_eq!(store.access_token_by_hash(&hash).await.unwrap(), None);
+
+    // A user's tokens go with the user.
+    store
+        .insert_access_token(&access_token("1000000000000000000003", u.id, at(7)), &hash)
+        .await
+        .unwrap();
+    store.delete_user(u.id).await.unwrap();
+    assert_eq!(
+        store
+            .get_access_token("1000000000000000000003")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub(crate) async fn access_tokens_list_pages_by_id_and_user(store: &dyn Store) {
+    let a = one_user(store, "a").await;
+    let b = store
+        .insert_user(&new_user("b", USERS_GROUP_ID), at(0))
+        .await
+        .unwrap();
+    let ids = [
+        ("1000000000000000000005", a.id),
+        ("1000000000000000000001", b.id),
+        ("9000000000000000000000", a.id),
+        ("1000000000000000000003", a.id),
+    ];
+    for (n, (id, user)) in ids.iter().enumerate() {
+        store
+            .insert_access_token(
+                &access_token(id, *user, at(n as i64)),
+                &TokenHash([n as u8; 32]),
+            )
+            .await
+            .unwrap();
+    }
+    let page = |user: Option<UserId>, after: Option<&str>, limit: u32| {
+        let f = AccessTokenFilter {
+            user_id: user,
+            after: after.map(str::to_owned),
+            limit,
+        };
+        async move {
+            store
+                .list_access_tokens(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        page(None, None, 10).await,
+        [
+            "1000000000000000000001",
+            "1000000000000000000003",
+            "1000000000000000000005",
+            "9000000000000000000000"
+        ]
+    );
+    assert_eq!(
+        page(Some(a.id), None, 2).await,
+        ["1000000000000000000003", "1000000000000000000005"]
+    );
+    assert_eq!(
+        page(Some(a.id), Some("1000000000000000000005"), 2).await,
+        ["9000000000000000000000"]
+    );
+    assert!(page(Some(a.id), Some("9000000000000000000000"), 2)
+        .await
+        .is_empty());
+    assert_eq!(page(Some(b.id), None, 10).await, ["1000000000000000000001"]);
 }

@@ -48,6 +48,20 @@ pub(crate) fn attach_roles(users: &mut [User], roles: &[(i64, String)]) {
 
 macro_rules! row_decoders {
     ($row:ty) => {
+        fn access_token_from_row(r: &$row) -> StoreResult<AccessToken> {
+            Ok(AccessToken {
+                id: r.try_get("id").map_err(map_err)?,
+                user_id: r.try_get("user_id").map_err(map_err)?,
+                creator_id: r.try_get("creator_id").map_err(map_err)?,
+                creation_time: from_micros(r.try_get("creation_time").map_err(map_err)?),
+                expiration_time: r
+                    .try_get::<Option<i64>, _>("expiration_time")
+                    .map_err(map_err)?
+                    .map(from_micros),
+                enabled: r.try_get("enabled").map_err(map_err)?,
+            })
+        }
+
         fn user_from_row(r: &$row) -> StoreResult<User> {
             let profile: String = r.try_get("profile").map_err(map_err)?;
             let account_type: String = r.try_get("account_type").map_err(map_err)?;

@@ -580,6 +580,97 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn insert_access_token(&self, t: &AccessToken, hash: &TokenHash) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens (id, token_hash, user_id, creator_id, creation_time, expiration_time, enabled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&t.id)
+        .bind(&hash.0[..])
+        .bind(t.user_id)
+        .bind(t.creator_id)
+        .bind(to_micros(t.creation_time))
+        .bind(t.expiration_time.map(to_micros))
+        .bind(t.enabled)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn access_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<AccessToken>> {
+        sqlx::query("SELECT * FROM access_tokens WHERE token_hash = ?1")
+            .bind(&hash.0[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(access_token_from_row)
+            .transpose()
+    }
+
+    async fn get_access_token(&self, id: &str) -> StoreResult<Option<AccessToken>> {
+        sqlx::query("SELECT * FROM access_tokens WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(access_token_from_row)
+            .transpose()
+    }
+
+    async fn list_access_tokens(&self, f: &AccessTokenFilter) -> StoreResult<Vec<AccessToken>> {
+        sqlx::query(
+            "SELECT * FROM access_tokens
+             WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR id > ?2)
+             ORDER BY id LIMIT ?3",
+        )
+        .bind(f.user_id)
+        .bind(&f.after)
+        .bind(f.limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(access_token_from_row)
+        .collect()
+    }
+
+    async fn update_access_token(
+        &self,
+        id: &str,
+        enabled: Option<bool>,
+        expiration: Option<Option<OffsetDateTime>>,
+    ) -> StoreResult<Option<AccessToken>> {
+        sqlx::query(
+            "UPDATE access_tokens SET
+                enabled = COALESCE(?1, enabled),
+                expiration_time = CASE WHEN ?2 THEN ?3 ELSE expiration_time END
+             WHERE id = ?4
+             RETURNING *",
+        )
+        .bind(enabled)
+        .bind(expiration.is_some())
+        .bind(expiration.flatten().map(to_micros))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(access_token_from_row)
+        .transpose()
+    }
+
+    async fn delete_access_token(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit (time, kind, actor_id, actor_name, session_id, client, subject, detail)

@@ -44,8 +44,8 @@ impl Core {
         self.audit_raw(
             kind,
             Some((p.user.id, p.user.name.clone())),
-            Some(&p.session.id),
-            Some(&p.session.client_name),
+            p.session_id(),
+            p.session().map(|s| s.client_name.as_str()),
             subject,
             detail,
         )

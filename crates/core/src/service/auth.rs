@@ -7,10 +7,13 @@ use time::OffsetDateTime;
 use super::Core;
 use crate::cache::CachedAuth;
 use crate::error::{AuthFailure, CoreError, CoreResult};
-use crate::model::{AuditKind, AuthMethod, EndReason, Session, User};
+use crate::model::{AuditKind, AuthMethod, Credential, EndReason, Session, User};
 use crate::privilege::{Privilege, PrivilegeSet};
 use crate::secret::{Token, TokenHash};
 use crate::validate;
+
+/// Bearer strings of access tokens start with this (as Qumulo's do).
+pub const ACCESS_TOKEN_PREFIX: &str = "access-v1:";
 
 /// Where a login comes from, as the dialect saw it.
 #[derive(Debug, Clone)]
@@ -29,18 +32,34 @@ pub struct LoginOutcome {
     pub user: Arc<User>,
 }
 
-/// Who is behind a request.
+/// Who is behind a request: a user, through a session or an access token.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: Arc<User>,
     pub privileges: Arc<PrivilegeSet>,
-    pub session: Session,
+    pub credential: Credential,
     pub(super) token: TokenHash,
 }
 
 impl Principal {
     pub fn has(&self, p: Privilege) -> bool {
         self.privileges.contains(&p)
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.credential.session()
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        self.session().map(|s| s.id.as_str())
+    }
+
+    /// Set when the caller authenticated with an access token.
+    pub fn access_token_id(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::AccessToken(t) => Some(&t.id),
+            Credential::Session(_) => None,
+        }
     }
 }
 
@@ -170,30 +189,45 @@ impl Core {
         let hash = TokenHash::of(presented);
         let entry = match self.cache.get(&hash) {
             Some(e) => e,
-            None => self.load(hash).await?,
+            None => self.load(presented, hash).await?,
         };
         let now = self.clock.now();
-        if self.ended_by_rule(&entry, now) == Some(EndReason::Idle) {
-            self.catch_up_activity(&entry).await?;
+        match &entry.credential {
+            Credential::Session(session) => {
+                if self.ended_by_rule(&entry, session, now) == Some(EndReason::Idle) {
+                    self.catch_up_activity(&entry, session).await?;
+                }
+                if let Some(why) = self.ended_by_rule(&entry, session, now) {
+                    self.end_session_at(&session.id, now, why).await?;
+                    return Err(CoreError::Unauthenticated(match why {
+                        EndReason::Idle => AuthFailure::SessionIdle,
+                        _ => AuthFailure::SessionExpired,
+                    }));
+                }
+                entry.touch(now);
+            }
+            Credential::AccessToken(t) => {
+                if !t.is_usable(now) {
+                    self.cache.evict_session(&t.id);
+                    return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
+                }
+            }
         }
-        if let Some(why) = self.ended_by_rule(&entry, now) {
-            self.end_session_at(&entry.session.id, now, why).await?;
-            return Err(CoreError::Unauthenticated(match why {
-                EndReason::Idle => AuthFailure::SessionIdle,
-                _ => AuthFailure::SessionExpired,
-            }));
-        }
-        entry.touch(now);
         Ok(Principal {
             user: Arc::clone(&entry.user),
             privileges: Arc::clone(&entry.privileges),
-            session: entry.current_session(),
+            credential: entry.current(),
             token: hash,
         })
     }
 
-    fn ended_by_rule(&self, e: &CachedAuth, now: OffsetDateTime) -> Option<EndReason> {
-        if e.session.expires_at.is_some_and(|at| now >= at) {
+    fn ended_by_rule(
+        &self,
+        e: &CachedAuth,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Option<EndReason> {
+        if session.expires_at.is_some_and(|at| now >= at) {
             return Some(EndReason::Expired);
         }
         if self
@@ -208,11 +242,11 @@ impl Core {
 
     /// Before calling a session idle, learns the activity other nodes recorded for it: with
     /// several nodes, this node's cache sees only its own requests.
-    async fn catch_up_activity(&self, entry: &CachedAuth) -> CoreResult<()> {
-        match self.store.get_session(&entry.session.id).await? {
+    async fn catch_up_activity(&self, entry: &CachedAuth, session: &Session) -> CoreResult<()> {
+        match self.store.get_session(&session.id).await? {
             Some(s) if s.is_active() => entry.touch(s.last_active),
             Some(_) => {
-                self.cache.evict_session(&entry.session.id);
+                self.cache.evict_session(&session.id);
                 return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
             }
             None => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
@@ -220,40 +254,78 @@ impl Core {
         Ok(())
     }
 
-    async fn load(&self, hash: TokenHash) -> CoreResult<Arc<CachedAuth>> {
+    async fn load(&self, presented: &str, hash: TokenHash) -> CoreResult<Arc<CachedAuth>> {
         let epoch = self.cache.epoch();
-        let session = self
-            .store
-            .session_by_token(&hash)
-            .await?
-            .ok_or(CoreError::Unauthenticated(AuthFailure::InvalidToken))?;
-        if !session.is_active() {
-            return Err(CoreError::Unauthenticated(match session.end_reason {
-                Some(EndReason::Idle) => AuthFailure::SessionIdle,
-                Some(EndReason::Expired) => AuthFailure::SessionExpired,
-                _ => AuthFailure::SessionEnded,
-            }));
-        }
+        let credential = if presented.starts_with(ACCESS_TOKEN_PREFIX) {
+            let t = self
+                .store
+                .access_token_by_hash(&hash)
+                .await?
+                .filter(|t| t.is_usable(self.clock.now()))
+                .ok_or(CoreError::Unauthenticated(AuthFailure::InvalidToken))?;
+            Credential::AccessToken(t)
+        } else {
+            let session = self
+                .store
+                .session_by_token(&hash)
+                .await?
+                .ok_or(CoreError::Unauthenticated(AuthFailure::InvalidToken))?;
+            if !session.is_active() {
+                return Err(CoreError::Unauthenticated(match session.end_reason {
+                    Some(EndReason::Idle) => AuthFailure::SessionIdle,
+                    Some(EndReason::Expired) => AuthFailure::SessionExpired,
+                    _ => AuthFailure::SessionEnded,
+                }));
+            }
+            Credential::Session(session)
+        };
+        let user_id = match &credential {
+            Credential::Session(s) => s.user_id,
+            Credential::AccessToken(t) => t.user_id,
+        };
         let user = self
             .store
-            .get_user(session.user_id)
+            .get_user(user_id)
             .await?
             .filter(|u| u.enabled)
             .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
+        if let Credential::AccessToken(t) = &credential {
+            // An access token is a login that lives in the cache: audit each time it is
+            // taken up, not at every request.
+            self.audit_raw(
+                AuditKind::Login,
+                Some((user.id, user.name.clone())),
+                None,
+                None,
+                Some(&user.name),
+                &format!("access token {} used", t.id),
+            )
+            .await;
+        }
         let privileges = Arc::new(self.privileges_of(&user));
-        let entry = Arc::new(CachedAuth::new(hash, session, Arc::new(user), privileges));
+        let entry = Arc::new(CachedAuth::new(
+            hash,
+            credential,
+            Arc::new(user),
+            privileges,
+        ));
         self.cache.insert_if_current(Arc::clone(&entry), epoch);
         Ok(entry)
     }
 
     /// Ends the caller's own session.
     pub async fn logout(&self, p: &Principal) -> CoreResult<()> {
-        self.end_session_at(&p.session.id, self.clock.now(), EndReason::Logout)
+        let Some(id) = p.session_id() else {
+            return Err(CoreError::Invalid(
+                "an access token has no session to log out of; delete the token instead".into(),
+            ));
+        };
+        self.end_session_at(id, self.clock.now(), EndReason::Logout)
             .await?;
         self.cache.evict_token(&p.token);
-        self.audit_by(p, AuditKind::Logout, Some(&p.session.id), "logged out")
+        self.audit_by(p, AuditKind::Logout, Some(id), "logged out")
             .await;
-        tracing::info!(user = %p.user.name, session = %p.session.id, "logout");
+        tracing::info!(user = %p.user.name, session = %id, "logout");
         Ok(())
     }
 

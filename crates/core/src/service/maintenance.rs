@@ -59,7 +59,7 @@ impl Core {
     /// Applies a change reported by the store (made on this node or another).
     pub async fn apply_change(&self, change: Change) {
         match change {
-            Change::SessionEnded(id) => self.cache.evict_session(&id),
+            Change::SessionEnded(id) | Change::AccessToken(id) => self.cache.evict_session(&id),
             Change::User(id) => self.cache.evict_user(id),
             Change::Roles | Change::Lost => {
                 self.cache.clear();

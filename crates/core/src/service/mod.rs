@@ -1,6 +1,7 @@
 //! The core service: every rule about who may do what with which session. Dialects call
 //! it; it calls the cache and the store. No HTTP, no SQL.
 
+mod access_tokens;
 mod audit;
 mod auth;
 mod bootstrap;
@@ -10,7 +11,8 @@ mod roles;
 mod sessions;
 mod users;
 
-pub use auth::{LoginContext, LoginOutcome, Principal};
+pub use access_tokens::MAX_ACCESS_TOKENS_PER_USER;
+pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
 pub use roles::{builtin_roles, ADMINISTRATORS, OBSERVERS, SERVER_OPERATORS, SESSION_REPORTERS};

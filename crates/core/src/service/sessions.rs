@@ -54,7 +54,7 @@ impl Core {
                 "session {id} has already ended"
             )));
         }
-        let why = if id == p.session.id {
+        let why = if Some(id) == p.session_id() {
             EndReason::Logout
         } else {
             EndReason::Revoked
@@ -76,7 +76,7 @@ impl Core {
             .store
             .end_user_sessions(
                 p.user.id,
-                Some(&p.session.id),
+                p.session_id(),
                 self.clock.now(),
                 EndReason::Revoked,
             )

@@ -145,7 +145,11 @@ impl Core {
         let user = self.store.update_user(id, &update).await?;
         if ends_sessions {
             // A reset password or a disabled account ends every session of that user.
-            let except = (id == p.user.id).then_some(p.session.id.as_str());
+            let except = if id == p.user.id {
+                p.session_id()
+            } else {
+                None
+            };
             self.end_all_sessions_of(id, except).await?;
         }
         self.cache.evict_user(id);
@@ -237,8 +241,7 @@ impl Core {
             ..UserUpdate::default()
         };
         self.store.update_user(user.id, &update).await?;
-        self.end_all_sessions_of(user.id, Some(&p.session.id))
-            .await?;
+        self.end_all_sessions_of(user.id, p.session_id()).await?;
         self.cache.evict_user(user.id);
         self.audit_by(
             p,

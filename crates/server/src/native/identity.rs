@@ -51,7 +51,10 @@ pub async fn whoami(
 ) -> NativeResult<Json<api::WhoAmI>> {
     Ok(Json(api::WhoAmI {
         user: convert::user(&p.user),
-        session: convert::session(&p.session, &p.user.name, s.core.now(), &p.session.id),
+        session: p
+            .session()
+            .map(|sess| convert::session(sess, &p.user.name, s.core.now(), &sess.id)),
+        access_token_id: p.access_token_id().map(str::to_owned),
         privileges: p.privileges.iter().map(|p| p.as_str().to_owned()).collect(),
     }))
 }

@@ -83,7 +83,7 @@ async fn render(
         .iter()
         .map(|s| {
             let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
-            convert::session(s, name, now, &p.session.id)
+            convert::session(s, name, now, p.session_id().unwrap_or(""))
         })
         .collect())
 }
