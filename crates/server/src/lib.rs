@@ -7,11 +7,14 @@
 //! - `native/`: the native JSON API under `/api/v1` (`routes` is its table of contents;
 //!   `error` maps `CoreError` and axum rejections to its error shape; `extract` holds the
 //!   caller and body extractors; `convert` turns core records into `sessiond_api` types).
+//! - `extract`: what every dialect extracts (caller, JSON, query, client address), with
+//!   failures in the dialect's own shape (`DialectError`).
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
 
 pub mod app;
+pub mod extract;
 pub mod health;
 pub mod native;
 pub mod tasks;

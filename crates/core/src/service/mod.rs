@@ -16,7 +16,7 @@ pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
 pub use roles::{builtin_roles, ADMINISTRATORS, OBSERVERS, SERVER_OPERATORS, SESSION_REPORTERS};
-pub use users::{CreateUser, UserChanges};
+pub use users::{CreateUser, UserChanges, UserKey};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

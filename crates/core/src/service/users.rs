@@ -10,6 +10,15 @@ use crate::privilege::Privilege;
 use crate::store::UserUpdate;
 use crate::validate;
 
+/// The ways products name a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserKey {
+    Id(UserId),
+    Name(String),
+    Sid(String),
+    NfsUid(String),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CreateUser {
     pub name: String,
@@ -97,6 +106,27 @@ impl Core {
     /// Looks a user up by name, for dialects that address users by name.
     pub async fn find_user_by_name(&self, name: &str) -> CoreResult<Option<User>> {
         Ok(self.store.get_user_by_name(name).await?)
+    }
+
+    /// Resolves an identity as products spell it (id, name, SID, NFS uid). No privilege is
+    /// checked: dialects resolve identities for operations that check their own.
+    pub async fn find_user(&self, key: &UserKey) -> CoreResult<Option<User>> {
+        Ok(match key {
+            UserKey::Id(id) => self.store.get_user(*id).await?,
+            UserKey::Name(n) => self.store.get_user_by_name(n).await?,
+            UserKey::Sid(sid) => self
+                .store
+                .list_users()
+                .await?
+                .into_iter()
+                .find(|u| u.sid().eq_ignore_ascii_case(sid)),
+            UserKey::NfsUid(uid) => self
+                .store
+                .list_users()
+                .await?
+                .into_iter()
+                .find(|u| u.profile.nfs_uid.as_deref() == Some(uid.as_str())),
+        })
     }
 
     pub async fn update_user(
