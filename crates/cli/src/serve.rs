@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// How often expired and idle sessions are closed and old history purged [default: 60s].
     #[arg(long, env = "SESSIOND_SWEEP_INTERVAL", value_name = "DURATION")]
     pub sweep_interval: Option<String>,
+    /// Entries per page of paged lists (Qumulo access tokens, SMB sessions) when the client
+    /// asks for no limit [default: 100].
+    #[arg(long, env = "SESSIOND_PAGE_SIZE", value_name = "N")]
+    pub page_size: Option<u32>,
     /// Password hashes computed at once [default: the number of CPUs].
     #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
     pub hash_concurrency: Option<usize>,
@@ -120,6 +124,7 @@ struct FileConfig {
     flush_interval: Option<String>,
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
+    page_size: Option<u32>,
     admin_password_file: Option<PathBuf>,
     log: Option<String>,
 }
@@ -168,6 +173,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_FLUSH_INTERVAL",
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
+    "SESSIOND_PAGE_SIZE",
     "SESSIOND_ADMIN_PASSWORD",
     "SESSIOND_ADMIN_PASSWORD_FILE",
     "SESSIOND_LOG",
@@ -265,6 +271,11 @@ impl ServeArgs {
                 .unwrap_or(1024 * 1024),
             flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
             sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
+            page_size: self
+                .page_size
+                .or(file.page_size)
+                .unwrap_or(100)
+                .clamp(1, 1000),
         };
         let data_dir = self
             .data_dir

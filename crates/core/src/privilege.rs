@@ -57,6 +57,12 @@ impl Privilege {
         (0..table::TABLE.len()).map(|i| Privilege(i as u16))
     }
 
+    /// Whether Qumulo's vocabulary (seed 003) has it; sessiond's own session privileges
+    /// follow the seed's in the table.
+    pub fn is_qumulo(self) -> bool {
+        (self.0 as usize) < table::QUMULO_COUNT
+    }
+
     /// Read-only privileges: the ones Observers get.
     pub fn is_read_only(self) -> bool {
         self.as_str().ends_with("_READ")
@@ -128,6 +134,13 @@ mod tests {
             assert_eq!(p.as_str().parse::<Privilege>().unwrap(), p);
         }
         assert!(Privilege::all().count() >= 126);
+    }
+
+    #[test]
+    fn sessiond_privileges_are_not_qumulo_ones() {
+        assert!(Privilege::LOCAL_USER_READ.is_qumulo());
+        assert!(!Privilege::SESSION_READ.is_qumulo());
+        assert_eq!(Privilege::all().filter(|p| p.is_qumulo()).count(), 123);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 // Generated from seed 003 (Qumulo api_user_info.privileges), in the seed's order,
 // followed by sessiond's own session privileges.
+/// How many entries at the start of `TABLE` are Qumulo's.
+pub(crate) const QUMULO_COUNT: usize = 123;
+
 pub(crate) const TABLE: &[(&str, &str)] = &[
     ("PRIVILEGE_AD_READ", "Read Qumulo Active Directory settings"),
     ("PRIVILEGE_AD_USE", "Use Qumulo's APIs for performing queries against Active Directory"),

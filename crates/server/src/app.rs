@@ -11,7 +11,7 @@ use sessiond_core::Core;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::{health, native};
+use crate::{dialects, health, native};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub flush_interval: Duration,
     /// How often expired and idle sessions are ended and old history purged.
     pub sweep_interval: Duration,
+    /// Entries per page when a paged list is asked for without a limit.
+    pub page_size: u32,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +31,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             flush_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(60),
+            page_size: 100,
         }
     }
 }
@@ -44,6 +47,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .nest(sessiond_api::PREFIX, native::router())
+        .nest("/v1", dialects::qumulo::router())
         .fallback(native::error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

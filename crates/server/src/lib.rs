@@ -9,11 +9,14 @@
 //!   caller and body extractors; `convert` turns core records into `sessiond_api` types).
 //! - `extract`: what every dialect extracts (caller, JSON, query, client address), with
 //!   failures in the dialect's own shape (`DialectError`).
+//! - `dialects/`: one module per product API (`qumulo` at `/v1`), each with its own wire
+//!   types and error shape.
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
 
 pub mod app;
+pub mod dialects;
 pub mod extract;
 pub mod health;
 pub mod native;

@@ -1,0 +1,4 @@
+//! Product dialects: each speaks one product's API over the same core, with its own wire
+//! types and error shape.
+
+pub mod qumulo;

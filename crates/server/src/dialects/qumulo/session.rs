@@ -1,0 +1,103 @@
+//! `/v1/session/*`: login, who-am-i, roles, change-password.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sessiond_core::model::{console_type, AuthMethod};
+use sessiond_core::LoginContext;
+
+use super::error::QResult;
+use super::{ApiJson, Caller};
+use crate::app::AppState;
+use crate::extract::ClientInfo;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct LoginResponse {
+    bearer_token: String,
+}
+
+/// `qq login` sends its stored token, dead or alive, along: this route reads no
+/// Authorization header at all.
+pub async fn login(
+    State(s): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> QResult<Json<LoginResponse>> {
+    let ctx = LoginContext {
+        client_name: client.address,
+        client_type: client.user_agent.unwrap_or_else(|| "Qumulo API".into()),
+        console_type: console_type::WEB_CONSOLE,
+        transport: Some("HTTPS".into()),
+        auth_method: AuthMethod::Password,
+    };
+    let out = s.core.login(&req.username, &req.password, ctx).await?;
+    Ok(Json(LoginResponse {
+        bearer_token: out.token.expose().to_owned(),
+    }))
+}
+
+/// Seed 003's `api_user_info`: ids are decimal integers in strings (`qq` calls `int()` on
+/// them); `access_token_id` only when the caller used an access token.
+#[derive(Serialize)]
+pub struct WhoAmI {
+    id: String,
+    name: String,
+    primary_group: String,
+    sid: String,
+    uid: String,
+    home_directory: Option<String>,
+    can_change_password: bool,
+    privileges: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_id: Option<String>,
+}
+
+pub async fn who_am_i(Caller(p): Caller) -> Json<WhoAmI> {
+    let u = &p.user;
+    Json(WhoAmI {
+        id: u.id.to_string(),
+        name: u.name.clone(),
+        primary_group: u.primary_group.to_string(),
+        sid: u.sid(),
+        uid: u.profile.nfs_uid.clone().unwrap_or_default(),
+        home_directory: u.profile.home_directory.clone(),
+        can_change_password: u.can_change_password,
+        // Only Qumulo's vocabulary: the seed's schema enumerates it.
+        privileges: p
+            .privileges
+            .iter()
+            .filter(|p| p.is_qumulo())
+            .map(|p| p.as_str())
+            .collect(),
+        access_token_id: p.access_token_id().map(str::to_owned),
+    })
+}
+
+/// The caller's role names; every signed-in principal may ask.
+pub async fn roles(Caller(p): Caller) -> Json<Vec<String>> {
+    Json(p.user.roles.clone())
+}
+
+#[derive(Deserialize)]
+pub struct ChangePassword {
+    old_password: String,
+    new_password: String,
+}
+
+/// Always the caller's own password; a wrong old password is 401.
+pub async fn change_password(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> QResult<()> {
+    s.core
+        .change_own_password(&p, &req.old_password, &req.new_password)
+        .await?;
+    Ok(())
+}
