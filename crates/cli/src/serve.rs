@@ -370,6 +370,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     } else if boot.admin_created {
         println!("sessiond: created user \"admin\" with the configured password.");
     }
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -416,7 +417,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
     };
-    sessiond_server::serve_on(listener, state, transport, shutdown_signal())
+    sessiond_server::serve_on(listener, state, transport, shutdown)
         .await
         .context("server failed")?;
     let _ = stop_tx.send(true);
@@ -439,24 +440,17 @@ pub async fn migrate(store: StoreSpec) -> Result<(), Fail> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers for SIGTERM and SIGINT now (before the server says it listens, so a signal
+/// that arrives at once still stops it gracefully) and resolves when one arrives.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Fail> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
