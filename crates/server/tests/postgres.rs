@@ -117,6 +117,38 @@ async fn two_nodes_share_sessions_and_enforce_changes_within_a_second() {
     )
     .await;
 
+    // An access token deleted on A is refused on B, which had it cached.
+    let (status, t) = a
+        .call(
+            Method::POST,
+            "/v1/auth/access-tokens/",
+            Some(&admin),
+            Some(json!({"user": {"name": "admin"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let bearer = t["bearer_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        b.get("/v1/session/who-am-i", &bearer).await.0,
+        StatusCode::OK
+    );
+    let id = t["id"].as_str().unwrap();
+    let (status, _) = a
+        .call(
+            Method::DELETE,
+            &format!("/v1/auth/access-tokens/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    within(
+        Duration::from_secs(1),
+        "token deletion on A enforced on B",
+        || async { b.get("/v1/session/who-am-i", &bearer).await.0 == StatusCode::UNAUTHORIZED },
+    )
+    .await;
+
     // A password reset on B ends bob's sessions everywhere.
     let (bob2, _) = a.login("bob", "bob-password").await;
     assert_eq!(a.get("/api/v1/session", &bob2).await.0, StatusCode::OK);

@@ -110,16 +110,23 @@ impl Output {
 /// Runs `sessiond ARGS` to completion (within the timeout), with `stdin` as its input.
 pub fn run(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = sessiond();
-    cmd.args(args)
-        .envs(envs.iter().copied())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("cannot start sessiond");
+    cmd.args(args).envs(envs.iter().copied());
+    output_of(cmd, stdin)
+}
+
+/// Runs any command to its end (or the timeout), feeding it `stdin`, and collects it all.
+pub fn output_of(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().unwrap();
         pipe.write_all(input.as_bytes()).unwrap();
@@ -130,11 +137,7 @@ pub fn run(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Output 
         drain(child.stdout.take().unwrap(), out.clone(), None),
         drain(child.stderr.take().unwrap(), err.clone(), None),
     ];
-    let status = wait_until(
-        &mut child,
-        Instant::now() + TIMEOUT,
-        &format!("sessiond {args:?}"),
-    );
+    let status = wait_until(&mut child, Instant::now() + TIMEOUT, &what);
     for r in readers {
         r.join().unwrap();
     }
