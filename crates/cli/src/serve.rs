@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
-use sessiond_core::{Core, CoreConfig, SystemClock};
+use sessiond_core::{Core, CoreConfig, LockoutPolicy, SystemClock};
 use sessiond_server::{tls, AppState, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
 
@@ -91,6 +91,15 @@ pub struct ServeArgs {
     /// How often expired and idle sessions are closed and old history purged [default: 60s].
     #[arg(long, env = "SESSIOND_SWEEP_INTERVAL", value_name = "DURATION")]
     pub sweep_interval: Option<String>,
+    /// Failed logins that lock an account, in every dialect; 0 disables locking [default: 5].
+    #[arg(long, env = "SESSIOND_LOCKOUT_THRESHOLD", value_name = "N")]
+    pub lockout_threshold: Option<u32>,
+    /// The window in which those failures count [default: 15m].
+    #[arg(long, env = "SESSIOND_LOCKOUT_WINDOW", value_name = "DURATION")]
+    pub lockout_window: Option<String>,
+    /// How long a locked account stays locked [default: 30m].
+    #[arg(long, env = "SESSIOND_LOCKOUT_DURATION", value_name = "DURATION")]
+    pub lockout_duration: Option<String>,
     /// Entries per page of paged lists (Qumulo access tokens, SMB sessions) when the client
     /// asks for no limit [default: 100].
     #[arg(long, env = "SESSIOND_PAGE_SIZE", value_name = "N")]
@@ -125,6 +134,9 @@ struct FileConfig {
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
     page_size: Option<u32>,
+    lockout_threshold: Option<u32>,
+    lockout_window: Option<String>,
+    lockout_duration: Option<String>,
     admin_password_file: Option<PathBuf>,
     log: Option<String>,
 }
@@ -174,6 +186,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
     "SESSIOND_PAGE_SIZE",
+    "SESSIOND_LOCKOUT_THRESHOLD",
+    "SESSIOND_LOCKOUT_WINDOW",
+    "SESSIOND_LOCKOUT_DURATION",
     "SESSIOND_ADMIN_PASSWORD",
     "SESSIOND_ADMIN_PASSWORD_FILE",
     "SESSIOND_LOG",
@@ -241,6 +256,25 @@ impl ServeArgs {
         let audit = pick(self.audit_retention, file.audit_retention, "90d");
         let flush = pick(self.flush_interval, file.flush_interval, "5s");
         let sweep = pick(self.sweep_interval, file.sweep_interval, "60s");
+        let threshold = self
+            .lockout_threshold
+            .or(file.lockout_threshold)
+            .unwrap_or(5);
+        let window = pick(self.lockout_window, file.lockout_window, "15m");
+        let lock_for = pick(self.lockout_duration, file.lockout_duration, "30m");
+        let lockout = if threshold == 0 {
+            None
+        } else {
+            Some(LockoutPolicy {
+                max_failures: threshold,
+                window: duration("--lockout-window", &window, false)?
+                    .map(to_time)
+                    .unwrap_or_default(),
+                lock_for: duration("--lockout-duration", &lock_for, false)?
+                    .map(to_time)
+                    .unwrap_or_default(),
+            })
+        };
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -262,6 +296,7 @@ impl ServeArgs {
                 .or(file.hash_concurrency)
                 .unwrap_or(cpus)
                 .max(1),
+            lockout,
             ..CoreConfig::default()
         };
         let server = ServerConfig {

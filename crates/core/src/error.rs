@@ -35,6 +35,10 @@ pub enum AuthFailure {
     SessionEnded,
     SessionExpired,
     SessionIdle,
+    /// Too many failed logins; refused for this many more seconds, whatever the password.
+    AccountLocked {
+        remaining_secs: i64,
+    },
 }
 
 impl std::fmt::Display for AuthFailure {
@@ -46,6 +50,13 @@ impl std::fmt::Display for AuthFailure {
             AuthFailure::SessionEnded => "the session has ended",
             AuthFailure::SessionExpired => "the session has expired",
             AuthFailure::SessionIdle => "the session was closed after being idle too long",
+            AuthFailure::AccountLocked { remaining_secs } => {
+                let minutes = (remaining_secs + 59) / 60;
+                return write!(
+                    f,
+                    "the account is locked after repeated failed logins; try again in {minutes} minute(s)"
+                );
+            }
         })
     }
 }

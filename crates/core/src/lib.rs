@@ -27,5 +27,5 @@ pub mod validate;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthFailure, CoreError, CoreResult, StoreError};
 pub use privilege::{Privilege, PrivilegeSet};
-pub use service::{Core, CoreConfig, LoginContext, LoginOutcome, Principal};
+pub use service::{Core, CoreConfig, LockoutPolicy, LoginContext, LoginOutcome, Principal};
 pub use store::Store;

@@ -295,10 +295,11 @@ pub enum AuditKind {
     AccessTokenCreated,
     AccessTokenChanged,
     AccessTokenDeleted,
+    AccountLocked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 17] = [
         AuditKind::Login,
         AuditKind::LoginFailed,
         AuditKind::Logout,
@@ -315,6 +316,7 @@ impl AuditKind {
         AuditKind::AccessTokenCreated,
         AuditKind::AccessTokenChanged,
         AuditKind::AccessTokenDeleted,
+        AuditKind::AccountLocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -335,6 +337,7 @@ impl AuditKind {
             AuditKind::AccessTokenCreated => "access_token_created",
             AuditKind::AccessTokenChanged => "access_token_changed",
             AuditKind::AccessTokenDeleted => "access_token_deleted",
+            AuditKind::AccountLocked => "account_locked",
         }
     }
 

@@ -131,6 +131,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<AccessToken>>;
     async fn delete_access_token(&self, id: &str) -> StoreResult<bool>;
 
+    // Failed logins (account lockout)
+    /// Counts a failed login: starts a new count when the current one began before
+    /// `window_start_after`. Returns the count.
+    async fn record_login_failure(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+        window_start_after: OffsetDateTime,
+    ) -> StoreResult<u32>;
+    async fn lock_login(&self, user: UserId, until: OffsetDateTime) -> StoreResult<()>;
+    /// Until when the user's logins are locked, if they are (or were) locked.
+    async fn login_locked_until(&self, user: UserId) -> StoreResult<Option<OffsetDateTime>>;
+    /// Forgets the user's failed logins and any lock.
+    async fn clear_login_failures(&self, user: UserId) -> StoreResult<()>;
+
     // Audit
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.

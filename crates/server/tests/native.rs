@@ -702,3 +702,49 @@ async fn everything_survives_a_restart() {
     let (_, audit) = s.get("/api/v1/audit?kind=login", &admin).await;
     assert!(audit["events"].as_array().unwrap().len() >= 3);
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_while() {
+    let dir = TempDir::new().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let s = TestServer::start_with(&dir, Options::default(), clock.clone()).await;
+    let admin = s.admin().await;
+    s.user(&admin, "bob", &[]).await;
+    let login = |pw: &'static str| {
+        s.call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": "bob", "password": pw})),
+        )
+    };
+    for _ in 0..4 {
+        let (status, body) = login("wrong-password").await;
+        assert_eq!(
+            (status, message(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid user name or password")
+        );
+    }
+    // A success in between resets the count.
+    assert_eq!(login("bob-password").await.0, StatusCode::OK);
+    for _ in 0..4 {
+        login("wrong-password").await;
+    }
+    let (status, body) = login("wrong-password").await; // the fifth in the window
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(message(&body).contains("locked"), "{body}");
+    // Now even the right password is refused, with the time left.
+    clock.advance(Duration::minutes(10));
+    let (status, body) = login("bob-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        message(&body),
+        "the account is locked after repeated failed logins; try again in 20 minute(s)"
+    );
+    let (_, audit) = s
+        .get("/api/v1/audit?kind=account_locked", &s.admin().await)
+        .await;
+    assert_eq!(audit["events"].as_array().unwrap().len(), 1);
+    clock.advance(Duration::minutes(21));
+    assert_eq!(login("bob-password").await.0, StatusCode::OK);
+}

@@ -52,6 +52,7 @@ macro_rules! contract_tests {
             audit_purge,
             access_tokens_insert_lookup_update_delete,
             access_tokens_list_pages_by_id_and_user,
+            login_failures_count_within_a_window_and_lock,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -1801,4 +1802,54 @@ pub(crate) async fn access_tokens_list_pages_by_id_and_user(store: &dyn Store) {
         .await
         .is_empty());
     assert_eq!(page(Some(b.id), None, 10).await, ["1000000000000000000001"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Failed logins
+
+pub(crate) async fn login_failures_count_within_a_window_and_lock(store: &dyn Store) {
+    let u = one_user(store, "locky").await;
+    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
+    // Three failures in one window count up...
+    for (n, t) in [(1, 0), (2, 60), (3, 120)] {
+        assert_eq!(
+            store
+                .record_login_failure(u.id, at(t), at(-900))
+                .await
+                .unwrap(),
+            n
+        );
+    }
+    // ...a failure after the window closed starts a new count.
+    assert_eq!(
+        store
+            .record_login_failure(u.id, at(2000), at(1100))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .record_login_failure(u.id, at(2001), at(1101))
+            .await
+            .unwrap(),
+        2
+    );
+    store.lock_login(u.id, at(3800)).await.unwrap();
+    assert_eq!(
+        store.login_locked_until(u.id).await.unwrap(),
+        Some(at(3800))
+    );
+    store.clear_login_failures(u.id).await.unwrap();
+    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .record_login_failure(u.id, at(4000), at(3100))
+            .await
+            .unwrap(),
+        1
+    );
+    // Failures go with the user.
+    store.delete_user(u.id).await.unwrap();
+    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
 }

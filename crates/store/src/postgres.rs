@@ -777,6 +777,59 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn record_login_failure(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+        window_start_after: OffsetDateTime,
+    ) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO login_failures (user_id, failures, window_start) VALUES ($1, 1, $2)
+             ON CONFLICT (user_id) DO UPDATE SET
+                failures = CASE WHEN login_failures.window_start < $3 THEN 1
+                                ELSE login_failures.failures + 1 END,
+                window_start = CASE WHEN login_failures.window_start < $3 THEN $2
+                                    ELSE login_failures.window_start END
+             RETURNING failures",
+        )
+        .bind(user)
+        .bind(to_micros(now))
+        .bind(to_micros(window_start_after))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(n.max(0) as u32)
+    }
+
+    async fn lock_login(&self, user: UserId, until: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("UPDATE login_failures SET locked_until = $1 WHERE user_id = $2")
+            .bind(to_micros(until))
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn login_locked_until(&self, user: UserId) -> StoreResult<Option<OffsetDateTime>> {
+        let t: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(t.flatten().map(from_micros))
+    }
+
+    async fn clear_login_failures(&self, user: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit (time, kind, actor_id, actor_name, session_id, client, subject, detail)

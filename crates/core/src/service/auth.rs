@@ -95,6 +95,9 @@ impl Core {
             return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
         }
         let user = self.store.get_user_by_name(username).await?;
+        if let Some(u) = &user {
+            self.refuse_if_locked(u, &ctx).await?;
+        }
         let ok = self
             .hasher
             .verify(
@@ -115,6 +118,9 @@ impl Core {
                     "invalid user name or password",
                 )
                 .await;
+                if let Some(u) = &user {
+                    self.count_failure(u).await?;
+                }
                 return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
             }
         };
@@ -130,7 +136,70 @@ impl Core {
             .await;
             return Err(CoreError::Forbidden("the account is disabled".into()));
         }
+        if self.cfg.lockout.is_some() {
+            self.store.clear_login_failures(user.id).await?;
+        }
         self.open_session(Arc::new(user), ctx).await
+    }
+
+    /// While an account is locked, every login is refused, whatever the password.
+    async fn refuse_if_locked(&self, user: &User, ctx: &LoginContext) -> CoreResult<()> {
+        if self.cfg.lockout.is_none() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        match self.store.login_locked_until(user.id).await? {
+            Some(until) if until > now => {
+                self.audit_raw(
+                    AuditKind::LoginFailed,
+                    Some((user.id, user.name.clone())),
+                    None,
+                    Some(&ctx.client_name),
+                    Some(&user.name),
+                    "account locked",
+                )
+                .await;
+                Err(CoreError::Unauthenticated(AuthFailure::AccountLocked {
+                    remaining_secs: (until - now).whole_seconds().max(1),
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed login; the one that reaches the limit locks the account.
+    async fn count_failure(&self, user: &User) -> CoreResult<()> {
+        let Some(policy) = self.cfg.lockout else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let failures = self
+            .store
+            .record_login_failure(user.id, now, now - policy.window)
+            .await?;
+        if failures >= policy.max_failures {
+            self.store
+                .lock_login(user.id, now + policy.lock_for)
+                .await?;
+            tracing::warn!(user = %user.name, failures, "account locked after repeated failed logins");
+            self.audit_raw(
+                AuditKind::AccountLocked,
+                Some((user.id, user.name.clone())),
+                None,
+                None,
+                Some(&user.name),
+                &format!(
+                    "{failures} failed logins within {} minutes; locked for {} minutes",
+                    policy.window.whole_minutes(),
+                    policy.lock_for.whole_minutes()
+                ),
+            )
+            .await;
+            return Err(CoreError::Unauthenticated(AuthFailure::AccountLocked {
+                remaining_secs: policy.lock_for.whole_seconds(),
+            }));
+        }
+        Ok(())
     }
 
     /// Opens a session for a user whose identity a dialect has already established.

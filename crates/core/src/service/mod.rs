@@ -46,6 +46,27 @@ pub struct CoreConfig {
     pub hash_concurrency: usize,
     /// How many tokens the hot cache holds.
     pub cache_capacity: usize,
+    /// Locking an account after repeated failed logins; `None` disables it.
+    pub lockout: Option<LockoutPolicy>,
+}
+
+/// `max_failures` failed logins within `window` lock the account for `lock_for`, in every
+/// dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub lock_for: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            max_failures: 5,
+            window: Duration::minutes(15),
+            lock_for: Duration::minutes(30),
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -58,6 +79,7 @@ impl Default for CoreConfig {
             audit_retention: Duration::days(90),
             hash_concurrency: 2,
             cache_capacity: 100_000,
+            lockout: Some(LockoutPolicy::default()),
         }
     }
 }

@@ -173,6 +173,10 @@ impl Core {
             updated_at: Some(self.clock.now()),
         };
         let user = self.store.update_user(id, &update).await?;
+        if update.password_hash.is_some() {
+            // A new password set by an administrator also lifts a lockout.
+            self.store.clear_login_failures(id).await?;
+        }
         if ends_sessions {
             // A reset password or a disabled account ends every session of that user.
             let except = if id == p.user.id {
