@@ -91,6 +91,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, session: &Session, token: &TokenHash) -> StoreResult<()>;
     async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
+    /// Gives an active session a new token (the old one stops working); `false` if the
+    /// session is unknown or ended.
+    async fn replace_session_token(&self, id: &str, token: &TokenHash) -> StoreResult<bool>;
     /// Newest first.
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
     /// Ends the session if it is still active; returns whether it did.

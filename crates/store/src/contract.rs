@@ -53,6 +53,7 @@ macro_rules! contract_tests {
             access_tokens_insert_lookup_update_delete,
             access_tokens_list_pages_by_id_and_user,
             login_failures_count_within_a_window_and_lock,
+            sessions_token_replaced_only_while_active,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -1852,4 +1853,43 @@ pub(crate) async fn login_failures_count_within_a_window_and_lock(store: &dyn St
     // Failures go with the user.
     store.delete_user(u.id).await.unwrap();
     assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
+}
+
+pub(crate) async fn sessions_token_replaced_only_while_active(store: &dyn Store) {
+    let u = one_user(store, "renew").await;
+    let s = session("renewed", u.id, at(0));
+    store.insert_session(&s, &TokenHash([1; 32])).await.unwrap();
+    assert!(store
+        .replace_session_token("renewed", &TokenHash([2; 32]))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.session_by_token(&TokenHash([1; 32])).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .session_by_token(&TokenHash([2; 32]))
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some("renewed".to_owned())
+    );
+    assert!(!store
+        .replace_session_token("nope", &TokenHash([3; 32]))
+        .await
+        .unwrap());
+    store
+        .end_session("renewed", at(5), EndReason::Logout)
+        .await
+        .unwrap();
+    assert!(!store
+        .replace_session_token("renewed", &TokenHash([4; 32]))
+        .await
+        .unwrap());
+    assert!(store
+        .session_by_token(&TokenHash([2; 32]))
+        .await
+        .unwrap()
+        .is_some());
 }

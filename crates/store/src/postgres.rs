@@ -548,6 +548,18 @@ impl Store for PostgresStore {
             .transpose()
     }
 
+    async fn replace_session_token(&self, id: &str, token: &TokenHash) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET token_hash = $1 WHERE id = $2 AND logout_time IS NULL",
+        )
+        .bind(&token.0[..])
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn list_sessions(&self, f: &SessionFilter) -> StoreResult<Vec<Session>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT * FROM sessions WHERE TRUE");
         if let Some(u) = f.user_id {

@@ -382,6 +382,23 @@ impl Core {
         Ok(entry)
     }
 
+    /// Gives the caller's session a new token and retires the one presented (Commvault's
+    /// RenewLoginToken). Only a live session can be renewed.
+    pub async fn renew_session_token(&self, p: &Principal) -> CoreResult<Token> {
+        let Some(id) = p.session_id() else {
+            return Err(CoreError::Invalid(
+                "an access token has no session to renew".into(),
+            ));
+        };
+        let token = Token::generate()?;
+        if !self.store.replace_session_token(id, &token.hash()).await? {
+            return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
+        }
+        self.cache.evict_token(&p.token);
+        tracing::info!(user = %p.user.name, session = %id, "session token renewed");
+        Ok(token)
+    }
+
     /// Ends the caller's own session.
     pub async fn logout(&self, p: &Principal) -> CoreResult<()> {
         let Some(id) = p.session_id() else {
