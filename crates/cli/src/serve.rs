@@ -91,6 +91,15 @@ pub struct ServeArgs {
     /// How often expired and idle sessions are closed and old history purged [default: 60s].
     #[arg(long, env = "SESSIOND_SWEEP_INTERVAL", value_name = "DURATION")]
     pub sweep_interval: Option<String>,
+    /// Web-service root of the Commvault dialect (repeatable) [default: /commandcenter/api
+    /// and /webconsole/api].
+    #[arg(
+        long = "commvault-root",
+        env = "SESSIOND_COMMVAULT_ROOTS",
+        value_delimiter = ',',
+        value_name = "PATH"
+    )]
+    pub commvault_roots: Vec<String>,
     /// Failed logins that lock an account, in every dialect; 0 disables locking [default: 5].
     #[arg(long, env = "SESSIOND_LOCKOUT_THRESHOLD", value_name = "N")]
     pub lockout_threshold: Option<u32>,
@@ -134,6 +143,7 @@ struct FileConfig {
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
     page_size: Option<u32>,
+    commvault_roots: Option<Vec<String>>,
     lockout_threshold: Option<u32>,
     lockout_window: Option<String>,
     lockout_duration: Option<String>,
@@ -186,6 +196,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
     "SESSIOND_PAGE_SIZE",
+    "SESSIOND_COMMVAULT_ROOTS",
     "SESSIOND_LOCKOUT_THRESHOLD",
     "SESSIOND_LOCKOUT_WINDOW",
     "SESSIOND_LOCKOUT_DURATION",
@@ -311,6 +322,11 @@ impl ServeArgs {
                 .or(file.page_size)
                 .unwrap_or(100)
                 .clamp(1, 1000),
+            commvault_roots: commvault_roots(if self.commvault_roots.is_empty() {
+                file.commvault_roots
+            } else {
+                Some(self.commvault_roots)
+            })?,
         };
         let data_dir = self
             .data_dir
@@ -349,6 +365,30 @@ impl ServeArgs {
             log: log_flag.or(file.log),
         })
     }
+}
+
+/// Commvault web-service roots: absolute paths, matched without regard to case, that do
+/// not shadow sessiond's own prefixes.
+fn commvault_roots(given: Option<Vec<String>>) -> Result<Vec<String>, Fail> {
+    let Some(given) = given else {
+        return Ok(ServerConfig::default().commvault_roots);
+    };
+    let mut roots = vec![];
+    for r in given {
+        let root = r.trim().trim_end_matches('/').to_ascii_lowercase();
+        let reserved = ["/api/v1", "/v1", "/healthz", "/readyz"]
+            .iter()
+            .any(|p| root == *p || root.starts_with(&format!("{p}/")));
+        if !root.starts_with('/') || root.len() < 2 || reserved || root.contains(['?', '#', '{']) {
+            return Err(Fail::usage(format!(
+                "--commvault-root: {r:?} must be an absolute path like /webconsole/api, outside /api/v1 and /v1"
+            )));
+        }
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    Ok(roots)
 }
 
 /// `--store URL` selects PostgreSQL; otherwise the embedded store lives in `--data-dir`.

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// Entries per page when a paged list is asked for without a limit.
     pub page_size: u32,
+    /// Commvault web-service roots, in lower case without a trailing slash.
+    pub commvault_roots: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +34,7 @@ impl Default for ServerConfig {
             flush_interval: Duration::from_secs(5),
             sweep_interval: Duration::from_secs(60),
             page_size: 100,
+            commvault_roots: vec!["/commandcenter/api".into(), "/webconsole/api".into()],
         }
     }
 }
@@ -44,10 +47,14 @@ pub struct AppState {
 
 pub fn build_router(state: AppState) -> Router {
     let limit = state.cfg.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .merge(health::router())
         .nest(sessiond_api::PREFIX, native::router())
-        .nest("/v1", dialects::qumulo::router())
+        .nest("/v1", dialects::qumulo::router());
+    for root in &state.cfg.commvault_roots {
+        router = router.nest(root, dialects::commvault::router());
+    }
+    router
         .fallback(native::error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
@@ -75,7 +82,13 @@ pub async fn serve_on(
     transport: Transport,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let roots = state.cfg.commvault_roots.clone();
+    // Commvault's paths are matched without regard to case or a trailing slash; the
+    // rewrite must happen before routing, so it wraps the router.
+    let app = dialects::commvault::NormalizePaths::new(build_router(state), roots);
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(app);
     match transport {
         Transport::Http => {
             axum::serve(listener, app)

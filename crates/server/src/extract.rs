@@ -85,6 +85,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientInfo {
 /// whose rejections are `$err`.
 macro_rules! dialect_extractors {
     ($err:ty) => {
+        $crate::extract::dialect_body_extractors!($err);
+
         /// The principal behind `Authorization: Bearer <token>`.
         pub struct Caller(pub sessiond_core::Principal);
 
@@ -100,7 +102,14 @@ macro_rules! dialect_extractors {
                 Ok(Caller(state.core.authenticate(token).await?))
             }
         }
+    };
+}
+pub(crate) use dialect_extractors;
 
+/// Defines `ApiJson<T>` and `ApiQuery<T>` whose rejections are `$err`, for dialects that
+/// read their token from a header of their own.
+macro_rules! dialect_body_extractors {
+    ($err:ty) => {
         /// A JSON body; failures answer in this dialect's error shape.
         pub struct ApiJson<T>(pub T);
 
@@ -145,4 +154,4 @@ macro_rules! dialect_extractors {
         }
     };
 }
-pub(crate) use dialect_extractors;
+pub(crate) use dialect_body_extractors;

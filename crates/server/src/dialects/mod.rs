@@ -1,4 +1,5 @@
 //! Product dialects: each speaks one product's API over the same core, with its own wire
 //! types and error shape.
 
+pub mod commvault;
 pub mod qumulo;

@@ -1,0 +1,231 @@
+//! `Login`, `Logout`, `WhoAmI`, `RenewLoginToken`.
+//!
+//! A refused Login answers **200** with `errList`: `cvpysdk` reads the reason only from a
+//! 2xx answer. That is the one exception to "401 means who are you?" in this dialect.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sessiond_core::model::{console_type, AuthMethod};
+use sessiond_core::{AuthFailure, CoreError, LoginContext};
+
+use super::error::{text, CommvaultError, CvResult};
+use super::wire::{respond, Format};
+use super::{strip_scheme, ApiJson, Caller};
+use crate::app::AppState;
+use crate::extract::ClientInfo;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    /// Base64 of the UTF-8 password, as the SDK sends it.
+    password: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginOk {
+    user_name: String,
+    token: String,
+    alias_name: String,
+    #[serde(rename = "userGUID")]
+    user_guid: String,
+    login_attempts: u32,
+    remaining_lock_time: i64,
+    is_account_locked: bool,
+    force_password_change: bool,
+    provider_type: i32,
+    ccn: i32,
+    capability: i64,
+    smtp_address: String,
+    err_list: [(); 0],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrItem {
+    err_log_message: String,
+    error_code: i32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginRefused {
+    err_list: Vec<ErrItem>,
+    is_account_locked: bool,
+    remaining_lock_time: i64,
+}
+
+/// A stable GUID-shaped identifier for a user.
+pub fn user_guid(id: i64) -> String {
+    format!("5e55100d-0000-4000-8000-{id:012x}")
+}
+
+/// Error codes of refused logins: 1116 bad credentials, 1117 locked. Never 5 with "Access
+/// denied", which the SDK takes for a certificate problem.
+fn refused(message: String, locked_secs: Option<i64>) -> Response {
+    Json(LoginRefused {
+        err_list: vec![ErrItem {
+            err_log_message: message,
+            error_code: if locked_secs.is_some() { 1117 } else { 1116 },
+        }],
+        is_account_locked: locked_secs.is_some(),
+        remaining_lock_time: locked_secs.unwrap_or(0),
+    })
+    .into_response()
+}
+
+pub async fn login(
+    State(s): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> CvResult<Response> {
+    let password = base64::engine::general_purpose::STANDARD
+        .decode(req.password.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some(password) = password else {
+        return Ok(refused("Invalid username or password".into(), None));
+    };
+    let ctx = LoginContext {
+        client_name: client.address,
+        client_type: client.user_agent.unwrap_or_else(|| "Commvault API".into()),
+        console_type: console_type::WEB_CONSOLE,
+        transport: Some("HTTPS".into()),
+        auth_method: AuthMethod::Password,
+    };
+    match s.core.login(&req.username, &password, ctx).await {
+        Ok(out) => Ok(Json(LoginOk {
+            user_name: out.user.name.clone(),
+            token: format!("QSDK {}", out.token.expose()),
+            alias_name: out.user.id.to_string(),
+            user_guid: user_guid(out.user.id),
+            login_attempts: 0,
+            remaining_lock_time: 0,
+            is_account_locked: false,
+            force_password_change: false,
+            provider_type: 1,
+            ccn: 0,
+            capability: 0,
+            smtp_address: out.user.profile.email.clone().unwrap_or_default(),
+            err_list: [],
+        })
+        .into_response()),
+        Err(CoreError::Unauthenticated(AuthFailure::AccountLocked { remaining_secs })) => Ok(
+            refused("User account is locked".into(), Some(remaining_secs)),
+        ),
+        Err(CoreError::Unauthenticated(_)) => {
+            Ok(refused("Invalid username or password".into(), None))
+        }
+        Err(CoreError::Forbidden(m)) => Ok(refused(m, None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends the caller's session; it stays in the history with its `logoutTime`.
+pub async fn logout(State(s): State<AppState>, Caller(p): Caller) -> CvResult<Response> {
+    s.core.logout(&p).await?;
+    Ok(text("User logged out"))
+}
+
+#[derive(Serialize)]
+struct WhoAmIJson {
+    user: UserRef,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRef {
+    user_name: String,
+    user_id: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename = "CvEntities_ProcessingInstructionInfo")]
+struct WhoAmIXml {
+    user: UserRefXml,
+}
+
+#[derive(Serialize)]
+struct UserRefXml {
+    #[serde(rename = "@userName")]
+    user_name: String,
+    #[serde(rename = "@userId")]
+    user_id: i64,
+}
+
+pub async fn whoami(Caller(p): Caller, format: Format) -> Response {
+    respond(
+        format,
+        &WhoAmIJson {
+            user: UserRef {
+                user_name: p.user.name.clone(),
+                user_id: p.user.id,
+            },
+        },
+        &WhoAmIXml {
+            user: UserRefXml {
+                user_name: p.user.name.clone(),
+                user_id: p.user.id,
+            },
+        },
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewRequest {
+    #[serde(default)]
+    session_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Renewed {
+    token: String,
+}
+
+#[derive(Serialize)]
+struct RenewRefused {
+    error: ErrItem,
+}
+
+/// Gives a live session a new token and retires the old one. The token to renew is the
+/// body's `sessionId` (the full Authtoken value), else the `Authtoken` header. An ended
+/// session answers 200 with `error`, which the SDK reports as "log in again".
+pub async fn renew(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> CvResult<Response> {
+    let token = serde_json::from_slice::<RenewRequest>(&body)
+        .ok()
+        .and_then(|b| b.session_id)
+        .or_else(|| {
+            headers
+                .get("authtoken")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| CommvaultError::new(StatusCode::UNAUTHORIZED, "no Authtoken to renew"))?;
+    let principal = match s.core.authenticate(strip_scheme(&token)).await {
+        Ok(p) => p,
+        Err(CoreError::Unauthenticated(_)) => {
+            return Ok(Json(RenewRefused {
+                error: ErrItem {
+                    err_log_message: "Session has ended; log in again".into(),
+                    error_code: 5,
+                },
+            })
+            .into_response())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let new = s.core.renew_session_token(&principal).await?;
+    Ok(Json(Renewed {
+        token: format!("QSDK {}", new.expose()),
+    })
+    .into_response())
+}

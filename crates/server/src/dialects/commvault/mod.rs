@@ -1,0 +1,197 @@
+//! The Commvault dialect (seed 002, `GET <webservice>/Session?userId=N`), for Commvault's
+//! Python SDK (`cvpysdk` 11.44). Served under each configured web-service root
+//! (`/commandcenter/api` and `/webconsole/api` by default); paths are matched without regard
+//! to case or a trailing slash, as Commvault's web server does (`normalize_path`).
+
+pub mod error;
+mod login;
+mod sessions;
+mod users;
+pub mod wire;
+
+use axum::http::request::Parts;
+use axum::http::Uri;
+use axum::routing::{get, post};
+use axum::Router;
+use sessiond_core::Principal;
+
+use crate::app::AppState;
+use crate::extract::{dialect_body_extractors, DialectError};
+use error::CommvaultError;
+
+dialect_body_extractors!(CommvaultError);
+
+/// The routes under one root, in lower case (see `normalize_path`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(users::probe))
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/whoami", post(login::whoami).get(login::whoami))
+        .route("/renewlogintoken", post(login::renew))
+        .route("/commserv", get(users::commserv))
+        .route("/v4/user", get(users::v4_users))
+        .route("/v4/user/{id}", get(users::v4_user))
+        .route("/user", get(users::old_users))
+        .route("/user/{id}", get(users::old_user))
+        .route("/user/{id}/security", get(users::security))
+        .route("/session", get(sessions::list))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(error::negotiate))
+}
+
+/// Rewrites a path under one of `roots` to lower case without a trailing slash, so that
+/// `/WebConsole/api/Session/` reaches the same route as `/webconsole/api/session`. Other
+/// paths are left alone.
+pub fn normalize_path(uri: &Uri, roots: &[String]) -> Option<Uri> {
+    let path = uri.path();
+    let lower = path.to_ascii_lowercase();
+    let root = roots.iter().find(|r| {
+        lower.starts_with(r.as_str()) && matches!(lower.as_bytes().get(r.len()), None | Some(b'/'))
+    })?;
+    let mut new = lower.trim_end_matches('/').to_owned();
+    if new.len() < root.len() {
+        new = root.clone();
+    }
+    if new == path {
+        return None;
+    }
+    let pq = match uri.query() {
+        Some(q) => format!("{new}?{q}"),
+        None => new,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    Uri::from_parts(parts).ok()
+}
+
+/// Wraps the whole router (routing happens inside) to apply `normalize_path` first, for any
+/// request body type (axum's or hyper's).
+#[derive(Clone)]
+pub struct NormalizePaths<S> {
+    inner: S,
+    roots: std::sync::Arc<Vec<String>>,
+}
+
+impl<S> NormalizePaths<S> {
+    pub fn new(inner: S, roots: Vec<String>) -> Self {
+        NormalizePaths {
+            inner,
+            roots: std::sync::Arc::new(roots),
+        }
+    }
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for NormalizePaths<S>
+where
+    S: tower::Service<axum::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
+        if let Some(uri) = normalize_path(req.uri(), &self.roots) {
+            *req.uri_mut() = uri;
+        }
+        self.inner.call(req)
+    }
+}
+
+/// The token of `Authtoken: QSDK <t>`, `Authtoken: Bearer <t>` or `Authtoken: <t>`.
+fn authtoken(parts: &Parts) -> Result<Option<String>, CommvaultError> {
+    let Some(v) = parts.headers.get("authtoken") else {
+        return Ok(None);
+    };
+    let v = v.to_str().map_err(|_| {
+        CommvaultError::rejection(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "the Authtoken header is not valid text".into(),
+        )
+    })?;
+    Ok(Some(strip_scheme(v).to_owned()))
+}
+
+pub fn strip_scheme(v: &str) -> &str {
+    let v = v.trim();
+    for scheme in ["QSDK ", "Bearer "] {
+        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return v[scheme.len()..].trim();
+        }
+    }
+    v
+}
+
+/// The principal behind the `Authtoken` header (any dialect's token).
+pub struct Caller(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = CommvaultError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = match authtoken(parts)? {
+            Some(t) => t,
+            // Tolerate `Authorization: Bearer` too, as some Commvault clients send it.
+            None => crate::extract::bearer_token::<CommvaultError>(parts)?
+                .map(str::to_owned)
+                .ok_or_else(crate::extract::missing_credentials::<CommvaultError>)?,
+        };
+        Ok(Caller(state.core.authenticate(&token).await?))
+    }
+}
+
+/// `ONLY-ACTIVE-SESSIONS: true` (any case) restricts a listing to active sessions.
+pub fn only_active(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("only-active-sessions")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots() -> Vec<String> {
+        vec!["/commandcenter/api".into(), "/webconsole/api".into()]
+    }
+
+    #[test]
+    fn paths_under_a_root_are_folded() {
+        let n = |p: &str| normalize_path(&p.parse().unwrap(), &roots()).map(|u| u.to_string());
+        assert_eq!(
+            n("/webconsole/api/Session?userId=5").as_deref(),
+            Some("/webconsole/api/session?userId=5")
+        );
+        assert_eq!(
+            n("/commandcenter/api/").as_deref(),
+            Some("/commandcenter/api")
+        );
+        assert_eq!(
+            n("/CommandCenter/API/v4/User/").as_deref(),
+            Some("/commandcenter/api/v4/user")
+        );
+        assert_eq!(n("/commandcenter/api/login"), None);
+        assert_eq!(n("/commandcenter/apix"), None);
+        assert_eq!(n("/api/v1/Session"), None);
+    }
+
+    #[test]
+    fn authtoken_schemes() {
+        assert_eq!(strip_scheme("QSDK abc"), "abc");
+        assert_eq!(strip_scheme("qsdk abc"), "abc");
+        assert_eq!(strip_scheme("Bearer abc"), "abc");
+        assert_eq!(strip_scheme("abc"), "abc");
+    }
+}
