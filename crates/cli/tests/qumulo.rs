@@ -10,19 +10,9 @@ use common::*;
 
 const ADMIN_PW: &str = "admin-password-1";
 
-/// The `qq` of the pinned client venv (created on first use by scripts/clients-venv).
+/// The `qq` of the pinned client venv.
 fn qq_path() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/clients-venv");
-    let out = Command::new(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "scripts/clients-venv failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let venv = String::from_utf8(out.stdout).unwrap();
-    Path::new(venv.trim()).join("bin").join("qq")
+    clients_venv().join("bin").join("qq")
 }
 
 struct Qq {

@@ -331,3 +331,48 @@ impl Client {
             .to_owned()
     }
 }
+
+/// The pinned client venv (created on first use by scripts/clients-venv).
+pub fn clients_venv() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/clients-venv");
+    let out = Command::new(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "scripts/clients-venv failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A CLI client logged in to an HTTPS server as `user`, trusting the server's generated
+/// certificate.
+pub fn https_client(
+    dir: &Path,
+    server: &Server,
+    data_dir: &Path,
+    user: &str,
+    password: &str,
+) -> Client {
+    let client = Client::new(dir, &format!("{user}-cli"));
+    let ca = data_dir.join("tls").join("cert.pem");
+    let creds = client.credentials.to_str().unwrap().to_owned();
+    run(
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--username",
+            user,
+            "--ca",
+            ca.to_str().unwrap(),
+            "--credentials",
+            &creds,
+        ],
+        &[("SESSIOND_PASSWORD", password)],
+        None,
+    )
+    .ok();
+    client
+}
