@@ -472,3 +472,34 @@ pub struct AccessTokenFilter {
     pub after: Option<String>,
     pub limit: u32,
 }
+
+/// An RSA public key registered for a user (a bot signs its login JWTs with the private
+/// half).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPublicKey {
+    pub id: String,
+    pub user_id: UserId,
+    /// PEM: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
+    pub public_key: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// An extension app that may act on behalf of the users it lists (Symphony's OBO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub app_id: String,
+    pub name: String,
+    pub public_key: String,
+    /// Symphony permission names, e.g. `GET_BASIC_USER_INFO`.
+    pub permissions: Vec<String>,
+    /// The users it may act for.
+    pub users: Vec<UserId>,
+    pub enabled: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl App {
+    pub fn may(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+}

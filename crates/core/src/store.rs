@@ -149,6 +149,30 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets the user's failed logins and any lock.
     async fn clear_login_failures(&self, user: UserId) -> StoreResult<()>;
 
+    // RSA keys of users
+    async fn insert_user_key(&self, key: &UserPublicKey) -> StoreResult<()>;
+    async fn list_user_keys(&self, user: UserId) -> StoreResult<Vec<UserPublicKey>>;
+    async fn delete_user_key(&self, user: UserId, id: &str) -> StoreResult<bool>;
+
+    // Extension apps
+    /// Fails with `Conflict` when the app id is taken.
+    async fn insert_app(&self, app: &App) -> StoreResult<()>;
+    /// Replaces the app's name, key, permissions, users and enabled flag.
+    async fn update_app(&self, app: &App) -> StoreResult<bool>;
+    async fn get_app(&self, app_id: &str) -> StoreResult<Option<App>>;
+    async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    async fn delete_app(&self, app_id: &str) -> StoreResult<bool>;
+    async fn insert_app_session(
+        &self,
+        token: &TokenHash,
+        app_id: &str,
+        created: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The app of a live app session token: `(app_id, expires_at)`.
+    async fn app_session(&self, token: &TokenHash)
+        -> StoreResult<Option<(String, OffsetDateTime)>>;
+
     // Audit
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.

@@ -54,6 +54,8 @@ macro_rules! contract_tests {
             access_tokens_list_pages_by_id_and_user,
             login_failures_count_within_a_window_and_lock,
             sessions_token_replaced_only_while_active,
+            user_keys_insert_list_delete,
+            apps_insert_update_delete_and_sessions,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -1892,4 +1894,85 @@ pub(crate) async fn sessions_token_replaced_only_while_active(store: &dyn Store)
         .await
         .unwrap()
         .is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// RSA keys and apps
+
+pub(crate) async fn user_keys_insert_list_delete(store: &dyn Store) {
+    let u = one_user(store, "bot").await;
+    let key = |id: &str, t: i64| UserPublicKey {
+        id: id.to_owned(),
+        user_id: u.id,
+        public_key: format!("-----BEGIN PUBLIC KEY-----\n{id}\n-----END PUBLIC KEY-----\n"),
+        created_at: at(t),
+    };
+    store.insert_user_key(&key("k2", 2)).await.unwrap();
+    store.insert_user_key(&key("k1", 1)).await.unwrap();
+    assert!(is_conflict(store.insert_user_key(&key("k1", 3)).await));
+    let listed = store.list_user_keys(u.id).await.unwrap();
+    assert_eq!(listed, vec![key("k1", 1), key("k2", 2)]);
+    assert!(store.list_user_keys(u.id + 1).await.unwrap().is_empty());
+    assert!(
+        !store.delete_user_key(u.id + 1, "k1").await.unwrap(),
+        "another user's key"
+    );
+    assert!(store.delete_user_key(u.id, "k1").await.unwrap());
+    assert!(!store.delete_user_key(u.id, "k1").await.unwrap());
+    store.delete_user(u.id).await.unwrap();
+    assert!(store.list_user_keys(u.id).await.unwrap().is_empty());
+}
+
+pub(crate) async fn apps_insert_update_delete_and_sessions(store: &dyn Store) {
+    let u = one_user(store, "acted-for").await;
+    let mut app = App {
+        app_id: "my-app".into(),
+        name: "My App".into(),
+        public_key: "PEM".into(),
+        permissions: vec!["GET_BASIC_USER_INFO".into()],
+        users: vec![u.id],
+        enabled: true,
+        created_at: at(1) + Duration::microseconds(3),
+    };
+    store.insert_app(&app).await.unwrap();
+    assert!(is_conflict(store.insert_app(&app).await));
+    assert_eq!(store.get_app("my-app").await.unwrap(), Some(app.clone()));
+    assert_eq!(store.get_app("other").await.unwrap(), None);
+    app.permissions.push("GET_EXTENDED_USER_INFO".into());
+    app.users = vec![];
+    app.enabled = false;
+    app.name = "Renamed".into();
+    assert!(store.update_app(&app).await.unwrap());
+    assert_eq!(store.get_app("my-app").await.unwrap(), Some(app.clone()));
+    let mut other = app.clone();
+    other.app_id = "other".into();
+    assert!(!store.update_app(&other).await.unwrap());
+    store.insert_app(&other).await.unwrap();
+    let ids: Vec<String> = store
+        .list_apps()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.app_id)
+        .collect();
+    assert_eq!(ids, ["my-app", "other"]);
+
+    let h = TokenHash([4; 32]);
+    store
+        .insert_app_session(&h, "my-app", at(10), at(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.app_session(&h).await.unwrap(),
+        Some(("my-app".to_owned(), at(20)))
+    );
+    assert_eq!(store.app_session(&TokenHash([5; 32])).await.unwrap(), None);
+    assert!(store
+        .insert_app_session(&TokenHash([6; 32]), "ghost", at(10), at(20))
+        .await
+        .is_err());
+    // An app's sessions go with the app.
+    assert!(store.delete_app("my-app").await.unwrap());
+    assert!(!store.delete_app("my-app").await.unwrap());
+    assert_eq!(store.app_session(&h).await.unwrap(), None);
 }

@@ -46,8 +46,29 @@ pub(crate) fn attach_roles(users: &mut [User], roles: &[(i64, String)]) {
     }
 }
 
+/// A value as JSON text, for the columns that keep lists.
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> Result<String, sessiond_core::StoreError> {
+    serde_json::to_string(v).map_err(|e| sessiond_core::StoreError::Other(format!("json: {e}")))
+}
+
 macro_rules! row_decoders {
     ($row:ty) => {
+        fn app_from_row(r: &$row) -> StoreResult<App> {
+            let permissions: String = r.try_get("permissions").map_err(map_err)?;
+            let users: String = r.try_get("users").map_err(map_err)?;
+            Ok(App {
+                app_id: r.try_get("app_id").map_err(map_err)?,
+                name: r.try_get("name").map_err(map_err)?,
+                public_key: r.try_get("public_key").map_err(map_err)?,
+                permissions: serde_json::from_str(&permissions)
+                    .map_err(|e| StoreError::Other(format!("bad permissions JSON: {e}")))?,
+                users: serde_json::from_str(&users)
+                    .map_err(|e| StoreError::Other(format!("bad users JSON: {e}")))?,
+                enabled: r.try_get("enabled").map_err(map_err)?,
+                created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
+            })
+        }
+
         fn access_token_from_row(r: &$row) -> StoreResult<AccessToken> {
             Ok(AccessToken {
                 id: r.try_get("id").map_err(map_err)?,

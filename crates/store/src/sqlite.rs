@@ -736,6 +736,147 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn insert_user_key(&self, k: &UserPublicKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO user_keys (id, user_id, public_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&k.id)
+        .bind(k.user_id)
+        .bind(&k.public_key)
+        .bind(to_micros(k.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_user_keys(&self, user: UserId) -> StoreResult<Vec<UserPublicKey>> {
+        let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, user_id, public_key, created_at FROM user_keys WHERE user_id = ?1 ORDER BY created_at, id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, user_id, public_key, created)| UserPublicKey {
+                id,
+                user_id,
+                public_key,
+                created_at: from_micros(created),
+            })
+            .collect())
+    }
+
+    async fn delete_user_key(&self, user: UserId, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM user_keys WHERE user_id = ?1 AND id = ?2")
+            .bind(user)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_app(&self, a: &App) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO apps (app_id, name, public_key, permissions, users, enabled, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&a.app_id)
+        .bind(&a.name)
+        .bind(&a.public_key)
+        .bind(crate::rows::json_text(&a.permissions)?)
+        .bind(crate::rows::json_text(&a.users)?)
+        .bind(a.enabled)
+        .bind(to_micros(a.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_app(&self, a: &App) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE apps SET name = ?1, public_key = ?2, permissions = ?3, users = ?4, enabled = ?5
+             WHERE app_id = ?6",
+        )
+        .bind(&a.name)
+        .bind(&a.public_key)
+        .bind(crate::rows::json_text(&a.permissions)?)
+        .bind(crate::rows::json_text(&a.users)?)
+        .bind(a.enabled)
+        .bind(&a.app_id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_app(&self, app_id: &str) -> StoreResult<Option<App>> {
+        sqlx::query("SELECT * FROM apps WHERE app_id = ?1")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(app_from_row)
+            .transpose()
+    }
+
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        sqlx::query("SELECT * FROM apps ORDER BY app_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(app_from_row)
+            .collect()
+    }
+
+    async fn delete_app(&self, app_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM apps WHERE app_id = ?1")
+            .bind(app_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_app_session(
+        &self,
+        token: &TokenHash,
+        app_id: &str,
+        created: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO app_sessions (token_hash, app_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&token.0[..])
+        .bind(app_id)
+        .bind(to_micros(created))
+        .bind(to_micros(expires))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn app_session(
+        &self,
+        token: &TokenHash,
+    ) -> StoreResult<Option<(String, OffsetDateTime)>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT app_id, expires_at FROM app_sessions WHERE token_hash = ?1")
+                .bind(&token.0[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(row.map(|(a, e)| (a, from_micros(e))))
+    }
+
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit (time, kind, actor_id, actor_name, session_id, client, subject, detail)
