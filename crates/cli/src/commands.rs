@@ -57,6 +57,13 @@ pub enum ClientCommand {
         #[command(flatten)]
         opts: ClientOpts,
     },
+    /// Manage extension apps that act on behalf of users (Symphony OBO).
+    Apps {
+        #[command(subcommand)]
+        cmd: AppsCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
     /// Manage roles and their privileges.
     Roles {
         #[command(subcommand)]
@@ -156,6 +163,18 @@ pub enum UsersCmd {
     },
     /// Delete a user and end their sessions.
     Delete { user: String },
+    /// Register an RSA public key (PEM, 2048 bits or more) with which the user (a bot) signs
+    /// its login JWTs.
+    AddKey {
+        user: String,
+        /// The public key file (BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY).
+        #[arg(long, value_name = "FILE")]
+        public_key: std::path::PathBuf,
+    },
+    /// List a user's RSA public keys.
+    Keys { user: String },
+    /// Remove one of a user's RSA public keys.
+    RemoveKey { user: String, key_id: String },
     /// Replace a user's roles.
     SetRoles {
         user: String,
@@ -227,6 +246,170 @@ impl UserFieldArgs {
             home_directory: self.home_directory,
             can_change_password: self.can_change_password,
             ..api::UserFields::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum AppsCmd {
+    /// List apps.
+    List,
+    /// Show one app.
+    Show { app_id: String },
+    /// Register an app.
+    Add {
+        app_id: String,
+        #[command(flatten)]
+        fields: AppFieldArgs,
+    },
+    /// Change an app; the lists given replace the old ones.
+    Modify {
+        app_id: String,
+        #[command(flatten)]
+        fields: AppFieldArgs,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Remove an app.
+    Delete { app_id: String },
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AppFieldArgs {
+    #[arg(long)]
+    name: Option<String>,
+    /// The app's RSA public key (PEM file).
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<std::path::PathBuf>,
+    /// A permission, e.g. GET_BASIC_USER_INFO (repeatable).
+    #[arg(long = "permission", value_name = "PERMISSION")]
+    permissions: Vec<String>,
+    /// A user (name or id) it may act for (repeatable).
+    #[arg(long = "user", value_name = "USER")]
+    users: Vec<String>,
+}
+
+impl AppFieldArgs {
+    async fn into_request(
+        self,
+        api: &Api,
+        app_id: Option<String>,
+    ) -> Result<api::AppRequest, Fail> {
+        let public_key = match &self.public_key {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let mut users = vec![];
+        for u in &self.users {
+            users.push(user_ref(api, u).await?);
+        }
+        Ok(api::AppRequest {
+            app_id,
+            name: self.name,
+            public_key,
+            permissions: (!self.permissions.is_empty()).then_some(self.permissions),
+            users: (!users.is_empty()).then_some(users),
+            enabled: None,
+        })
+    }
+}
+
+fn print_app(a: &api::AppView) {
+    println!("App:         {} ({})", a.app_id, a.name);
+    println!("Enabled:     {}", if a.enabled { "yes" } else { "no" });
+    println!("Permissions: {}", a.permissions.join(", "));
+    println!(
+        "Acts for:    {}",
+        a.users
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+async fn apps(c: AppsCmd, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    match c {
+        AppsCmd::List => {
+            let list: api::AppList = api.call(Method::GET, "/apps", None::<&()>).await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .apps
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.app_id.clone(),
+                        a.name.clone(),
+                        if a.enabled { "yes" } else { "no" }.into(),
+                        a.permissions.join(","),
+                        a.users.len().to_string(),
+                    ]
+                })
+                .collect();
+            table::print(&["APP", "NAME", "ENABLED", "PERMISSIONS", "USERS"], &rows);
+            Ok(())
+        }
+        AppsCmd::Show { app_id } => {
+            let a: api::AppView = api
+                .call(Method::GET, &format!("/apps/{}", enc(&app_id)), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&a);
+            }
+            print_app(&a);
+            Ok(())
+        }
+        AppsCmd::Add { app_id, fields } => {
+            let req = fields.into_request(&api, Some(app_id)).await?;
+            let a: api::AppView = api.call(Method::POST, "/apps", Some(&req)).await?;
+            if opts.json {
+                return print_json(&a);
+            }
+            println!("Registered app {}.", a.app_id);
+            Ok(())
+        }
+        AppsCmd::Modify {
+            app_id,
+            fields,
+            enable,
+            disable,
+        } => {
+            let mut req = fields.into_request(&api, None).await?;
+            req.enabled = match (enable, disable) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            let a: api::AppView = api
+                .call(
+                    Method::PATCH,
+                    &format!("/apps/{}", enc(&app_id)),
+                    Some(&req),
+                )
+                .await?;
+            if opts.json {
+                return print_json(&a);
+            }
+            println!("Changed app {}.", a.app_id);
+            Ok(())
+        }
+        AppsCmd::Delete { app_id } => {
+            api.call_empty(
+                Method::DELETE,
+                &format!("/apps/{}", enc(&app_id)),
+                None::<&()>,
+            )
+            .await?;
+            println!("Removed app {app_id}.");
+            Ok(())
         }
     }
 }
@@ -344,6 +527,7 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
         ClientCommand::Sessions { cmd, opts } => sessions(cmd, &opts).await,
         ClientCommand::Users { cmd, opts } => users(cmd, &opts).await,
         ClientCommand::Roles { cmd, opts } => roles(cmd, &opts).await,
+        ClientCommand::Apps { cmd, opts } => apps(cmd, &opts).await,
         ClientCommand::Audit {
             opts,
             kind,
@@ -674,6 +858,50 @@ async fn users(c: UsersCmd, opts: &ClientOpts) -> Result<(), Fail> {
             api.call_empty(Method::DELETE, &format!("/users/{id}"), None::<&()>)
                 .await?;
             println!("Deleted user {user} (id {id}).");
+            Ok(())
+        }
+        UsersCmd::AddKey { user, public_key } => {
+            let id = user_ref(&api, &user).await?;
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read {}", public_key.display()))?;
+            let k: api::KeyView = api
+                .call(
+                    Method::POST,
+                    &format!("/users/{id}/keys"),
+                    Some(&api::KeyRequest { public_key: pem }),
+                )
+                .await?;
+            if opts.json {
+                return print_json(&k);
+            }
+            println!("Added key {} to {user}.", k.id);
+            Ok(())
+        }
+        UsersCmd::Keys { user } => {
+            let id = user_ref(&api, &user).await?;
+            let list: api::KeyList = api
+                .call(Method::GET, &format!("/users/{id}/keys"), None::<&()>)
+                .await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .keys
+                .iter()
+                .map(|k| vec![k.id.clone(), table::time(&k.created_at)])
+                .collect();
+            table::print(&["KEY", "ADDED"], &rows);
+            Ok(())
+        }
+        UsersCmd::RemoveKey { user, key_id } => {
+            let id = user_ref(&api, &user).await?;
+            api.call_empty(
+                Method::DELETE,
+                &format!("/users/{id}/keys/{}", enc(&key_id)),
+                None::<&()>,
+            )
+            .await?;
+            println!("Removed key {key_id} from {user}.");
             Ok(())
         }
         UsersCmd::SetRoles { user, roles } => {

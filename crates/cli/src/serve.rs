@@ -376,9 +376,11 @@ fn commvault_roots(given: Option<Vec<String>>) -> Result<Vec<String>, Fail> {
     let mut roots = vec![];
     for r in given {
         let root = r.trim().trim_end_matches('/').to_ascii_lowercase();
-        let reserved = ["/api/v1", "/v1", "/healthz", "/readyz"]
-            .iter()
-            .any(|p| root == *p || root.starts_with(&format!("{p}/")));
+        let reserved = [
+            "/api/v1", "/v1", "/login", "/relay", "/pod", "/healthz", "/readyz",
+        ]
+        .iter()
+        .any(|p| root == *p || root.starts_with(&format!("{p}/")));
         if !root.starts_with('/') || root.len() < 2 || reserved || root.contains(['?', '#', '{']) {
             return Err(Fail::usage(format!(
                 "--commvault-root: {r:?} must be an absolute path like /webconsole/api, outside /api/v1 and /v1"

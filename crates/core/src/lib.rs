@@ -11,12 +11,14 @@
 //! - `store`: the `Store` trait every engine implements.
 //! - `secret`: tokens (random, kept as SHA-256) and argon2id passwords.
 //! - `clock`: the time source, replaceable in tests.
+//! - `jwt`: RS512 pubkey JWTs (Symphony bots and apps) and RSA key checks.
 //! - `validate`: bounds on every stored field.
 //! - `error`: `CoreError` (the core's one error type) and `StoreError`.
 
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod jwt;
 pub mod model;
 pub mod privilege;
 pub mod secret;

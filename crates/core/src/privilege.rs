@@ -32,6 +32,12 @@ impl Privilege {
     pub const IDENTITY_READ: Privilege = Privilege::must("PRIVILEGE_IDENTITY_READ");
     pub const SMB_SESSION_READ: Privilege = Privilege::must("PRIVILEGE_SMB_SESSION_READ");
     pub const SMB_SESSION_WRITE: Privilege = Privilege::must("PRIVILEGE_SMB_SESSION_WRITE");
+    pub const APP_READ: Privilege = Privilege::must("PRIVILEGE_APP_READ");
+    pub const APP_WRITE: Privilege = Privilege::must("PRIVILEGE_APP_WRITE");
+    pub const GET_EXTENDED_USER_INFO: Privilege =
+        Privilege::must("PRIVILEGE_GET_EXTENDED_USER_INFO");
+    pub const GET_EXTENDED_CONTACT_INFO: Privilege =
+        Privilege::must("PRIVILEGE_GET_EXTENDED_CONTACT_INFO");
 
     /// Looks a name up at compile time; an unknown name fails the build.
     const fn must(name: &str) -> Privilege {

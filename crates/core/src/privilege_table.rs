@@ -130,4 +130,8 @@ pub(crate) const TABLE: &[(&str, &str)] = &[
     ("PRIVILEGE_SESSION_READ", "sessiond: list and read every user's sessions"),
     ("PRIVILEGE_SESSION_WRITE", "sessiond: revoke any user's session"),
     ("PRIVILEGE_SESSION_REPORT", "sessiond: report the client sessions of another server"),
+    ("PRIVILEGE_APP_READ", "sessiond: view the extension apps that may act on behalf of users"),
+    ("PRIVILEGE_APP_WRITE", "sessiond: register, change and remove extension apps"),
+    ("PRIVILEGE_GET_EXTENDED_USER_INFO", "sessiond: see users' job function, department and division (Symphony)"),
+    ("PRIVILEGE_GET_EXTENDED_CONTACT_INFO", "sessiond: see users' work and mobile phone numbers (Symphony)"),
 ];

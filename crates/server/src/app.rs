@@ -50,7 +50,10 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(health::router())
         .nest(sessiond_api::PREFIX, native::router())
-        .nest("/v1", dialects::qumulo::router());
+        .nest("/v1", dialects::qumulo::router())
+        .nest("/login", dialects::symphony::login_router())
+        .nest("/relay", dialects::symphony::relay_router())
+        .nest("/pod", dialects::symphony::pod_router());
     for root in &state.cfg.commvault_roots {
         router = router.nest(root, dialects::commvault::router());
     }

@@ -208,6 +208,16 @@ impl Core {
         user: Arc<User>,
         ctx: LoginContext,
     ) -> CoreResult<LoginOutcome> {
+        self.open_session_as(user, ctx, None).await
+    }
+
+    /// The same, recording the app acting on the user's behalf.
+    pub(super) async fn open_session_as(
+        &self,
+        user: Arc<User>,
+        ctx: LoginContext,
+        actor: Option<String>,
+    ) -> CoreResult<LoginOutcome> {
         let now = self.clock.now();
         let token = Token::generate()?;
         let session = Session {
@@ -219,7 +229,7 @@ impl Core {
             console_type: ctx.console_type,
             transport: ctx.transport.as_deref().map(clip),
             auth_method: ctx.auth_method,
-            actor: None,
+            actor,
             access_token_id: None,
             browser_session_id: None,
             login_time: now,
@@ -238,7 +248,13 @@ impl Core {
             Some(&session.id),
             Some(&session.client_name),
             Some(&user.name),
-            &format!("session opened ({})", session.auth_method.as_str()),
+            &match &session.actor {
+                Some(app) => format!(
+                    "session opened ({}, by app {app})",
+                    session.auth_method.as_str()
+                ),
+                None => format!("session opened ({})", session.auth_method.as_str()),
+            },
         )
         .await;
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");

@@ -2,6 +2,7 @@
 //! it; it calls the cache and the store. No HTTP, no SQL.
 
 mod access_tokens;
+mod apps;
 mod audit;
 mod auth;
 mod bootstrap;
@@ -12,6 +13,7 @@ mod sessions;
 mod users;
 
 pub use access_tokens::MAX_ACCESS_TOKENS_PER_USER;
+pub use apps::{AppSpec, GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTENDED_USER_INFO};
 pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;

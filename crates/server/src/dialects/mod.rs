@@ -3,3 +3,4 @@
 
 pub mod commvault;
 pub mod qumulo;
+pub mod symphony;

@@ -1,5 +1,6 @@
 //! The native API: sessiond's own JSON interface under `/api/v1`.
 
+mod apps;
 pub mod convert;
 pub mod error;
 pub mod extract;
@@ -34,6 +35,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/roles", put(users::set_roles))
         .route("/users/{id}/groups", get(users::groups_of))
+        .route("/users/{id}/keys", get(apps::list_keys).post(apps::add_key))
+        .route(
+            "/users/{id}/keys/{key}",
+            axum::routing::delete(apps::delete_key),
+        )
+        .route("/apps", get(apps::list_apps).post(apps::create_app))
+        .route(
+            "/apps/{app_id}",
+            get(apps::get_app)
+                .patch(apps::modify_app)
+                .delete(apps::delete_app),
+        )
         .route("/roles", get(users::list_roles).post(users::create_role))
         .route(
             "/roles/{name}",

@@ -1,0 +1,135 @@
+//! Users' RSA keys and extension apps.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use sessiond_api as api;
+use sessiond_core::model::{App, UserPublicKey};
+use sessiond_core::service::AppSpec;
+
+use super::error::{NativeError, NativeResult};
+use super::extract::{ApiJson, Caller};
+use crate::app::AppState;
+
+fn key_view(k: &UserPublicKey) -> api::KeyView {
+    api::KeyView {
+        id: k.id.clone(),
+        user_id: k.user_id,
+        public_key: k.public_key.clone(),
+        created_at: k.created_at,
+    }
+}
+
+fn app_view(a: &App) -> api::AppView {
+    api::AppView {
+        app_id: a.app_id.clone(),
+        name: a.name.clone(),
+        public_key: a.public_key.clone(),
+        permissions: a.permissions.clone(),
+        users: a.users.clone(),
+        enabled: a.enabled,
+        created_at: a.created_at,
+    }
+}
+
+fn user_id(s: &str) -> NativeResult<i64> {
+    s.parse()
+        .map_err(|_| NativeError::bad_request(format!("{s:?} is not a user id (an integer)")))
+}
+
+pub async fn add_key(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<api::KeyRequest>,
+) -> NativeResult<(StatusCode, Json<api::KeyView>)> {
+    let key = s
+        .core
+        .add_user_key(&p, user_id(&id)?, &req.public_key)
+        .await?;
+    Ok((StatusCode::CREATED, Json(key_view(&key))))
+}
+
+pub async fn list_keys(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> NativeResult<Json<api::KeyList>> {
+    let keys = s.core.list_user_keys(&p, user_id(&id)?).await?;
+    Ok(Json(api::KeyList {
+        keys: keys.iter().map(key_view).collect(),
+    }))
+}
+
+pub async fn delete_key(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((id, key)): Path<(String, String)>,
+) -> NativeResult<StatusCode> {
+    s.core.delete_user_key(&p, user_id(&id)?, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn spec(r: api::AppRequest) -> AppSpec {
+    AppSpec {
+        name: r.name,
+        public_key: r.public_key,
+        permissions: r.permissions,
+        users: r.users,
+        enabled: r.enabled,
+    }
+}
+
+pub async fn create_app(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(req): ApiJson<api::AppRequest>,
+) -> NativeResult<(StatusCode, Json<api::AppView>)> {
+    let app_id = req
+        .app_id
+        .clone()
+        .ok_or_else(|| NativeError::bad_request("app_id is required"))?;
+    let app = s.core.register_app(&p, &app_id, spec(req)).await?;
+    Ok((StatusCode::CREATED, Json(app_view(&app))))
+}
+
+pub async fn list_apps(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> NativeResult<Json<api::AppList>> {
+    let apps = s.core.list_apps(&p).await?;
+    Ok(Json(api::AppList {
+        apps: apps.iter().map(app_view).collect(),
+    }))
+}
+
+pub async fn get_app(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(app_id): Path<String>,
+) -> NativeResult<Json<api::AppView>> {
+    Ok(Json(app_view(&s.core.get_app(&p, &app_id).await?)))
+}
+
+pub async fn modify_app(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(app_id): Path<String>,
+    ApiJson(req): ApiJson<api::AppRequest>,
+) -> NativeResult<Json<api::AppView>> {
+    if req.app_id.as_deref().is_some_and(|id| id != app_id) {
+        return Err(NativeError::bad_request("app_id cannot be changed"));
+    }
+    Ok(Json(app_view(
+        &s.core.change_app(&p, &app_id, spec(req)).await?,
+    )))
+}
+
+pub async fn delete_app(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(app_id): Path<String>,
+) -> NativeResult<StatusCode> {
+    s.core.delete_app(&p, &app_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
