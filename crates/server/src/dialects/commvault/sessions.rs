@@ -92,7 +92,12 @@ fn json_session(s: &Session, u: &User) -> JsonSession {
         logout_time: s.logout_time.map(|t| t.unix_timestamp()).unwrap_or(0),
         login_time: s.login_time.unix_timestamp(),
         host: s.client_name.clone(),
-        description: String::new(),
+        // Commvault has no field for an acting app; its free-text description carries it.
+        description: s
+            .actor
+            .as_ref()
+            .map(|app| format!("on behalf of app {app}"))
+            .unwrap_or_default(),
         session_id: s.id.clone(),
         browser_session_id: browser_session_id(s),
         console_type: s.console_type,
