@@ -165,6 +165,15 @@ impl Api {
         let text = resp.text().await.unwrap_or_default();
         let message = serde_json::from_str::<ErrorBody>(&text)
             .map(|b| b.error.message)
+            .or_else(|_| {
+                // Network-session calls answer with Windows statuses.
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|_| ())
+                    .and_then(|v| match (v["name"].as_str(), v["message"].as_str()) {
+                        (Some(n), Some(m)) => Ok(format!("{n}: {m}")),
+                        _ => Err(()),
+                    })
+            })
             .unwrap_or_else(|_| text.chars().take(200).collect());
         let hint = match status {
             StatusCode::UNAUTHORIZED => " (log in again with `sessiond login`)",

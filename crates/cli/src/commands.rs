@@ -71,6 +71,21 @@ pub enum ClientCommand {
         #[command(flatten)]
         opts: ClientOpts,
     },
+    /// Network sessions on a server, as Windows' `net session` shows them.
+    Net {
+        #[command(subcommand)]
+        cmd: NetCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
+    /// Who is connected to a server now (like `w`).
+    Who {
+        /// The server [default: the sessiond server itself].
+        #[arg(long)]
+        server: Option<String>,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
     /// Read the audit log (needs PRIVILEGE_AUDIT_READ).
     Audit {
         #[command(flatten)]
@@ -248,6 +263,194 @@ impl UserFieldArgs {
             ..api::UserFields::default()
         }
     }
+}
+
+#[derive(Subcommand)]
+pub enum NetCmd {
+    /// List sessions (`net session`), show one client's (`net session \\CLIENT`), or end
+    /// them with --delete.
+    Session {
+        /// A client computer, with or without the leading \\.
+        client: Option<String>,
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+        /// The server [default: the sessiond server itself].
+        #[arg(long)]
+        server: Option<String>,
+        /// Information level: 0, 1, 2, 10 or 502 [default: 2; 502 for one client]. Levels 1,
+        /// 2 and 502 need Administrators or Server Operators.
+        #[arg(long)]
+        level: Option<u32>,
+        /// End the matching sessions (a client, a user or both).
+        #[arg(long)]
+        delete: bool,
+    },
+}
+
+/// `HH:MM:SS`, as `net session` shows times.
+fn hms(secs: i64) -> String {
+    let s = secs.max(0);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+fn net_query(
+    server: &Option<String>,
+    client: &Option<String>,
+    user: &Option<String>,
+) -> Vec<String> {
+    let mut q = vec![];
+    for (k, v) in [("server", server), ("client", client), ("user", user)] {
+        if let Some(v) = v {
+            q.push(format!("{k}={}", enc(v)));
+        }
+    }
+    q
+}
+
+fn field<'a>(e: &'a serde_json::Value, level: u32, name: &str) -> &'a serde_json::Value {
+    &e[format!("sesi{level}_{name}")]
+}
+
+async fn net(c: NetCmd, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    let NetCmd::Session {
+        client,
+        user,
+        server,
+        level,
+        delete,
+    } = c;
+    let q = net_query(&server, &client, &user);
+    if delete {
+        if client.is_none() && user.is_none() {
+            return Err(Fail::usage("--delete needs a client, --user or both"));
+        }
+        let r: serde_json::Value = api
+            .call(
+                Method::DELETE,
+                &format!("/net/sessions?{}", q.join("&")),
+                None::<&()>,
+            )
+            .await?;
+        if opts.json {
+            return print_json(&r);
+        }
+        println!("Closed {} session(s).", r["closed"]);
+        println!("The command completed successfully.");
+        return Ok(());
+    }
+    let level = level.unwrap_or(if client.is_some() { 502 } else { 2 });
+    let r: serde_json::Value = api
+        .call(
+            Method::GET,
+            &format!("/net/sessions?{}&level={level}&prefmaxlen=-1", q.join("&")),
+            None::<&()>,
+        )
+        .await?;
+    if opts.json {
+        return print_json(&r);
+    }
+    let entries = r["entries"].as_array().cloned().unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    if client.is_some() && matches!(level, 2 | 502) {
+        for e in &entries {
+            println!("User name       {}", text(field(e, level, "username")));
+            println!(
+                "Computer        {}",
+                text(field(e, level, "cname")).trim_start_matches('\\')
+            );
+            let guest = field(e, level, "user_flags").as_i64().unwrap_or(0) & 1 != 0;
+            println!("Guest logon     {}", if guest { "Yes" } else { "No" });
+            println!("Client type     {}", text(field(e, level, "cltype_name")));
+            if level == 502 {
+                println!("Transport       {}", text(field(e, level, "transport")));
+            }
+            println!(
+                "Sess time       {}",
+                hms(field(e, level, "time").as_i64().unwrap_or(0))
+            );
+            println!(
+                "Idle time       {}",
+                hms(field(e, level, "idle_time").as_i64().unwrap_or(0))
+            );
+            println!("Opens           {}", field(e, level, "num_opens"));
+            println!();
+        }
+        println!("The command completed successfully.");
+        return Ok(());
+    }
+    println!(
+        "{:<22}{:<21}{:<18}{:>5} {}",
+        "Computer", "User name", "Client Type", "Opens", "Idle time"
+    );
+    println!();
+    println!("{}", "-".repeat(79));
+    for e in &entries {
+        let opens = field(e, level, "num_opens")
+            .as_i64()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        let cltype: String = text(field(e, level, "cltype_name"))
+            .chars()
+            .take(17)
+            .collect();
+        println!(
+            "{:<22}{:<21}{:<18}{:>5} {}",
+            text(field(e, level, "cname")),
+            text(field(e, level, "username")),
+            cltype,
+            opens,
+            field(e, level, "idle_time")
+                .as_i64()
+                .map(hms)
+                .unwrap_or_default()
+        );
+    }
+    println!("The command completed successfully.");
+    Ok(())
+}
+
+async fn who(server: Option<String>, opts: &ClientOpts) -> Result<(), Fail> {
+    let api = signed_in(opts)?;
+    let q = net_query(&server, &None, &None);
+    let r: serde_json::Value = api
+        .call(
+            Method::GET,
+            &format!("/net/sessions?{}&level=10&prefmaxlen=-1", q.join("&")),
+            None::<&()>,
+        )
+        .await?;
+    if opts.json {
+        return print_json(&r);
+    }
+    let entries = r["entries"].as_array().cloned().unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    println!(
+        " {} up, {} session(s) on {}",
+        table::time(&now),
+        entries.len(),
+        r["server"].as_str().unwrap_or("")
+    );
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            let since = e["sesi10_time"].as_i64().unwrap_or(0);
+            let login = now - time::Duration::seconds(since);
+            vec![
+                e["sesi10_username"].as_str().unwrap_or("").to_owned(),
+                e["sesi10_cname"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches('\\')
+                    .to_owned(),
+                table::time(&login),
+                table::human_duration(e["sesi10_idle_time"].as_i64().unwrap_or(0)),
+            ]
+        })
+        .collect();
+    table::print(&["USER", "FROM", "LOGIN@", "IDLE"], &rows);
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -528,6 +731,8 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
         ClientCommand::Users { cmd, opts } => users(cmd, &opts).await,
         ClientCommand::Roles { cmd, opts } => roles(cmd, &opts).await,
         ClientCommand::Apps { cmd, opts } => apps(cmd, &opts).await,
+        ClientCommand::Net { cmd, opts } => net(cmd, &opts).await,
+        ClientCommand::Who { server, opts } => who(server, &opts).await,
         ClientCommand::Audit {
             opts,
             kind,

@@ -23,6 +23,15 @@ pub struct UserUpdate {
     pub updated_at: Option<OffsetDateTime>,
 }
 
+/// What a reporting server may change about one of its sessions; `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportedChange {
+    pub num_opens: Option<i64>,
+    pub client_type: Option<String>,
+    pub transport: Option<String>,
+    pub shares: Option<Vec<String>>,
+}
+
 /// The activity of one session seen since the last flush.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
@@ -106,6 +115,15 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
         why: EndReason,
     ) -> StoreResult<Vec<String>>;
+    /// Whether any session, active or ended, was ever on this server (case-insensitively).
+    async fn server_known(&self, server: &str) -> StoreResult<bool>;
+    /// Changes what another server reported about a session, and records activity at `at`.
+    async fn update_reported_session(
+        &self,
+        id: &str,
+        change: &ReportedChange,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Records activity; an older instant never overwrites a newer one (latest wins).
     async fn record_activity(&self, batch: &[Activity]) -> StoreResult<()>;
     /// Ends active sessions past their expiry, or idle since before `idle_before`, and

@@ -13,7 +13,7 @@
 
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
-use sessiond_core::store::{Activity, Store, UserUpdate};
+use sessiond_core::store::{Activity, ReportedChange, Store, UserUpdate};
 use sessiond_core::{Privilege, PrivilegeSet, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -56,6 +56,7 @@ macro_rules! contract_tests {
             sessions_token_replaced_only_while_active,
             user_keys_insert_list_delete,
             apps_insert_update_delete_and_sessions,
+            sessions_reported_changes_and_known_servers,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -1975,4 +1976,53 @@ pub(crate) async fn apps_insert_update_delete_and_sessions(store: &dyn Store) {
     assert!(store.delete_app("my-app").await.unwrap());
     assert!(!store.delete_app("my-app").await.unwrap());
     assert_eq!(store.app_session(&h).await.unwrap(), None);
+}
+
+pub(crate) async fn sessions_reported_changes_and_known_servers(store: &dyn Store) {
+    let u = one_user(store, "smb").await;
+    let mut s = session("rep", u.id, at(0));
+    s.server = "FileSrv01".into();
+    s.auth_method = AuthMethod::Reported;
+    s.num_opens = 1;
+    store.insert_session(&s, &TokenHash([3; 32])).await.unwrap();
+    assert!(store.server_known("filesrv01").await.unwrap());
+    assert!(!store.server_known("filesrv02").await.unwrap());
+    let change = ReportedChange {
+        num_opens: Some(7),
+        shares: Some(vec!["data".into(), "home".into()]),
+        ..ReportedChange::default()
+    };
+    assert!(store
+        .update_reported_session("rep", &change, at(30))
+        .await
+        .unwrap());
+    let got = get_session(store, "rep").await;
+    assert_eq!(
+        (got.num_opens, got.shares.clone()),
+        (7, vec!["data".to_owned(), "home".to_owned()])
+    );
+    assert_eq!(got.client_type, s.client_type, "kept");
+    assert_eq!(got.last_active, at(30));
+    // An older report does not move activity back.
+    store
+        .update_reported_session("rep", &ReportedChange::default(), at(10))
+        .await
+        .unwrap();
+    assert_eq!(get_session(store, "rep").await.last_active, at(30));
+    assert!(!store
+        .update_reported_session("nope", &change, at(40))
+        .await
+        .unwrap());
+    store
+        .end_session("rep", at(50), EndReason::ClosedByServer)
+        .await
+        .unwrap();
+    assert!(!store
+        .update_reported_session("rep", &change, at(60))
+        .await
+        .unwrap());
+    assert!(
+        store.server_known("FILESRV01").await.unwrap(),
+        "ended sessions still count"
+    );
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
-use sessiond_core::store::{Activity, Store, StoreResult, UserUpdate};
+use sessiond_core::store::{Activity, ReportedChange, Store, StoreResult, UserUpdate};
 use sessiond_core::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -531,6 +531,44 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)
+    }
+
+    async fn server_known(&self, server: &str) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sessions WHERE server = ?1 COLLATE NOCASE LIMIT 1")
+                .bind(server)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn update_reported_session(
+        &self,
+        id: &str,
+        c: &ReportedChange,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let shares = c.shares.as_ref().map(crate::rows::json_text).transpose()?;
+        let done = sqlx::query(
+            "UPDATE sessions SET
+                num_opens = COALESCE(?1, num_opens),
+                client_type = COALESCE(?2, client_type),
+                transport = COALESCE(?3, transport),
+                shares = COALESCE(?4, shares),
+                last_active = CASE WHEN last_active < ?5 THEN ?5 ELSE last_active END
+             WHERE id = ?6 AND logout_time IS NULL",
+        )
+        .bind(c.num_opens)
+        .bind(&c.client_type)
+        .bind(&c.transport)
+        .bind(shares)
+        .bind(to_micros(at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn record_activity(&self, batch: &[Activity]) -> StoreResult<()> {

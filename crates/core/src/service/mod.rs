@@ -8,6 +8,7 @@ mod auth;
 mod bootstrap;
 mod groups;
 mod maintenance;
+mod net_sessions;
 mod roles;
 mod sessions;
 mod users;
@@ -17,6 +18,7 @@ pub use apps::{AppSpec, GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTE
 pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
+pub use net_sessions::{computer_name, Report};
 pub use roles::{builtin_roles, ADMINISTRATORS, OBSERVERS, SERVER_OPERATORS, SESSION_REPORTERS};
 pub use users::{CreateUser, UserChanges, UserKey};
 

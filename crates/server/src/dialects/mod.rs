@@ -2,5 +2,6 @@
 //! types and error shape.
 
 pub mod commvault;
+pub mod netsession;
 pub mod qumulo;
 pub mod symphony;

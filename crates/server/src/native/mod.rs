@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
             put(users::add_member).delete(users::remove_member),
         )
         .route("/audit", get(sessions::audit))
+        .merge(crate::dialects::netsession::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -5,6 +5,7 @@ mod access_tokens;
 pub mod error;
 pub mod identity;
 mod session;
+mod smb;
 mod users;
 
 use axum::routing::{get, post};
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
                 .patch(access_tokens::modify)
                 .delete(access_tokens::delete),
         )
+        .route("/smb/sessions/", get(smb::list))
+        .route("/smb/sessions/close", post(smb::close))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -1,0 +1,70 @@
+//! The `SESSION_INFO_*` structures, by level, with Windows' field names, and the buffer size
+//! each entry takes (for `prefmaxlen` paging).
+
+use serde_json::{json, Value};
+use sessiond_core::model::Session;
+use time::OffsetDateTime;
+
+pub const LEVELS: [u32; 5] = [0, 1, 2, 10, 502];
+
+/// Whether a level needs Administrators or Server Operators.
+pub fn is_detailed(level: u32) -> bool {
+    matches!(level, 1 | 2 | 502)
+}
+
+/// The client name as Windows shows it: with `\\`.
+pub fn unc(client: &str) -> String {
+    format!("\\\\{client}")
+}
+
+fn seconds(from: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    (now - from).whole_seconds().max(0)
+}
+
+/// One session at `level`, times in seconds.
+pub fn info(level: u32, s: &Session, username: &str, now: OffsetDateTime) -> Value {
+    let cname = unc(&s.client_name);
+    let time = seconds(s.login_time, now);
+    let idle = seconds(s.last_active, now);
+    match level {
+        0 => json!({ "sesi0_cname": cname }),
+        1 => json!({
+            "sesi1_cname": cname, "sesi1_username": username, "sesi1_num_opens": s.num_opens,
+            "sesi1_time": time, "sesi1_idle_time": idle, "sesi1_user_flags": s.user_flags,
+        }),
+        2 => json!({
+            "sesi2_cname": cname, "sesi2_username": username, "sesi2_num_opens": s.num_opens,
+            "sesi2_time": time, "sesi2_idle_time": idle, "sesi2_user_flags": s.user_flags,
+            "sesi2_cltype_name": s.client_type,
+        }),
+        10 => json!({
+            "sesi10_cname": cname, "sesi10_username": username,
+            "sesi10_time": time, "sesi10_idle_time": idle,
+        }),
+        _ => json!({
+            "sesi502_cname": cname, "sesi502_username": username, "sesi502_num_opens": s.num_opens,
+            "sesi502_time": time, "sesi502_idle_time": idle, "sesi502_user_flags": s.user_flags,
+            "sesi502_cltype_name": s.client_type,
+            "sesi502_transport": s.transport.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+/// Bytes one entry takes in a Windows (x64) buffer: the structure, then its strings in
+/// UTF-16 with their terminators.
+pub fn entry_size(level: u32, s: &Session, username: &str) -> i64 {
+    let wide = |t: &str| (t.encode_utf16().count() as i64 + 1) * 2;
+    let cname = wide(&unc(&s.client_name));
+    match level {
+        0 => 8 + cname,
+        1 => 32 + cname + wide(username),
+        2 => 40 + cname + wide(username) + wide(&s.client_type),
+        10 => 24 + cname + wide(username),
+        _ => {
+            48 + cname
+                + wide(username)
+                + wide(&s.client_type)
+                + wide(s.transport.as_deref().unwrap_or(""))
+        }
+    }
+}

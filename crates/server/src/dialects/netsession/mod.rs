@@ -1,0 +1,247 @@
+//! Network sessions (seed 004, Windows `NetSessionGetInfo`, with `NetSessionEnum` and
+//! `NetSessionDel`) over a fleet of servers, in the native API: servers report their client
+//! sessions, and the three calls answer with Windows' levels, filters, paging and statuses.
+
+mod error;
+mod levels;
+mod report;
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sessiond_core::model::{Session, UserId};
+use sessiond_core::service::computer_name;
+use sessiond_core::{Core, Principal};
+
+use crate::app::AppState;
+use crate::extract::dialect_extractors;
+pub use error::{NetError, NetResult, WinStatus};
+use levels::{entry_size, info, is_detailed, LEVELS};
+
+dialect_extractors!(NetError);
+
+/// Mounted inside the native API (`/api/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/servers/{server}/sessions", post(report::report))
+        .route(
+            "/servers/{server}/sessions/{id}",
+            patch(report::update).delete(report::close),
+        )
+        .route("/net/session", get(get_info))
+        .route("/net/sessions", get(enumerate).delete(delete))
+}
+
+/// `server` absent: this one. Malformed (400) or unknown (404): `NERR_InvalidComputer`.
+async fn resolve_server(core: &Core, server: Option<&str>) -> NetResult<String> {
+    let Some(raw) = server.filter(|s| !s.is_empty()) else {
+        return Ok(core.server_name().to_owned());
+    };
+    let name = computer_name(raw).ok_or_else(|| {
+        NetError::new(
+            StatusCode::BAD_REQUEST,
+            WinStatus::InvalidComputer,
+            format!("The computer name {raw} is not valid."),
+        )
+    })?;
+    if !core.server_exists(&name).await? {
+        return Err(NetError::new(
+            StatusCode::NOT_FOUND,
+            WinStatus::InvalidComputer,
+            format!("The computer name {raw} names no known server."),
+        ));
+    }
+    Ok(name)
+}
+
+fn parse_level(level: Option<&str>) -> NetResult<u32> {
+    let raw = level.ok_or_else(|| NetError::invalid_parameter("level is required"))?;
+    raw.parse::<u32>()
+        .ok()
+        .filter(|l| LEVELS.contains(l))
+        .ok_or_else(|| {
+            NetError::new(
+                StatusCode::BAD_REQUEST,
+                WinStatus::InvalidLevel,
+                format!("The level {raw} is not valid; use 0, 1, 2, 10 or 502."),
+            )
+        })
+}
+
+async fn check_level(core: &Core, p: &Principal, level: u32) -> NetResult<()> {
+    if is_detailed(level) {
+        core.require_server_operator(p).await.map_err(|_| {
+            NetError::new(
+                StatusCode::FORBIDDEN,
+                WinStatus::AccessDenied,
+                format!("Level {level} needs membership in Administrators or Server Operators."),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct Query {
+    server: Option<String>,
+    client: Option<String>,
+    user: Option<String>,
+    level: Option<String>,
+    prefmaxlen: Option<i64>,
+    resume: Option<usize>,
+}
+
+/// The sessions on `server` matching `client` and `user` (each optional), with the names
+/// of their users; Windows' not-found statuses when a filter matches nothing.
+async fn matching(
+    core: &Core,
+    p: &Principal,
+    server: &str,
+    client: Option<&str>,
+    user: Option<&str>,
+) -> NetResult<(Vec<Session>, HashMap<UserId, String>)> {
+    let client = client
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            computer_name(c)
+                .ok_or_else(|| NetError::invalid_parameter(format!("{c:?} is not a computer name")))
+        })
+        .transpose()?;
+    let user_id = match user.filter(|u| !u.is_empty()) {
+        Some(u) => Some(
+            core.find_user_by_name(u)
+                .await?
+                .ok_or_else(|| NetError::user_not_found(u))?
+                .id,
+        ),
+        None => None,
+    };
+    let mut sessions = core.sessions_on(p, server).await?;
+    if let Some(c) = &client {
+        sessions.retain(|s| s.client_name.eq_ignore_ascii_case(c));
+        if sessions.is_empty() {
+            return Err(NetError::client_not_found(&levels::unc(c)));
+        }
+    }
+    if let Some(id) = user_id {
+        sessions.retain(|s| s.user_id == id);
+        if sessions.is_empty() {
+            return Err(NetError::user_not_found(user.unwrap_or_default()));
+        }
+    }
+    let mut ids: Vec<UserId> = sessions.iter().map(|s| s.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = core.user_names(&ids).await?;
+    Ok((sessions, names))
+}
+
+/// `NetSessionGetInfo`: `client` and `user` are both required.
+pub async fn get_info(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<Query>,
+) -> NetResult<Json<Value>> {
+    let server = resolve_server(&s.core, q.server.as_deref()).await?;
+    let level = parse_level(q.level.as_deref())?;
+    let (Some(client), Some(user)) = (q.client.as_deref(), q.user.as_deref()) else {
+        return Err(NetError::invalid_parameter(
+            "NetSessionGetInfo needs both client and user",
+        ));
+    };
+    check_level(&s.core, &p, level).await?;
+    let (sessions, names) = matching(&s.core, &p, &server, Some(client), Some(user)).await?;
+    let first = &sessions[0];
+    let name = names.get(&first.user_id).map(String::as_str).unwrap_or("");
+    Ok(Json(json!({
+        "status": 0, "name": WinStatus::Success.name(), "server": server, "level": level,
+        "info": info(level, first, name, s.core.now()),
+    })))
+}
+
+/// `NetSessionEnum`, with `prefmaxlen` (bytes; -1 or absent for all) and a resume handle.
+pub async fn enumerate(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<Query>,
+) -> NetResult<Json<Value>> {
+    let server = resolve_server(&s.core, q.server.as_deref()).await?;
+    let level = parse_level(q.level.as_deref())?;
+    check_level(&s.core, &p, level).await?;
+    let (sessions, names) =
+        matching(&s.core, &p, &server, q.client.as_deref(), q.user.as_deref()).await?;
+    let total = sessions.len();
+    let start = q.resume.unwrap_or(0);
+    if start > total {
+        return Err(NetError::invalid_parameter(format!(
+            "resume handle {start} is past the end ({total})"
+        )));
+    }
+    let budget = match q.prefmaxlen {
+        None | Some(-1) => i64::MAX,
+        Some(n) if n >= 0 => n,
+        Some(n) => {
+            return Err(NetError::invalid_parameter(format!(
+                "prefmaxlen {n} is not valid"
+            )))
+        }
+    };
+    let now = s.core.now();
+    let (mut used, mut entries) = (0i64, vec![]);
+    for sess in &sessions[start..] {
+        let name = names.get(&sess.user_id).map(String::as_str).unwrap_or("");
+        let size = entry_size(level, sess, name);
+        // At least one entry per call, as Windows returns, so paging always advances.
+        if !entries.is_empty() && used + size > budget {
+            break;
+        }
+        used += size;
+        entries.push(info(level, sess, name, now));
+    }
+    let next = start + entries.len();
+    let status = if next < total {
+        WinStatus::MoreData
+    } else {
+        WinStatus::Success
+    };
+    Ok(Json(json!({
+        "status": status.code(), "name": status.name(), "server": server, "level": level,
+        "entries_read": entries.len(), "total_entries": total,
+        "resume_handle": (next < total).then_some(next),
+        "entries": entries,
+    })))
+}
+
+/// `NetSessionDel`: every session matching `client`, `user` or both.
+pub async fn delete(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<Query>,
+) -> NetResult<Json<Value>> {
+    let server = resolve_server(&s.core, q.server.as_deref()).await?;
+    let client = q.client.as_deref().filter(|c| !c.is_empty());
+    let user = q.user.as_deref().filter(|u| !u.is_empty());
+    if client.is_none() && user.is_none() {
+        return Err(NetError::invalid_parameter(
+            "NetSessionDel needs a client, a user or both",
+        ));
+    }
+    s.core.require_server_operator(&p).await.map_err(|_| {
+        NetError::new(
+            StatusCode::FORBIDDEN,
+            WinStatus::AccessDenied,
+            "Closing sessions needs Administrators or Server Operators.",
+        )
+    })?;
+    let (sessions, _) = matching(&s.core, &p, &server, client, user).await?;
+    let ids: Vec<String> = sessions.iter().map(|x| x.id.clone()).collect();
+    let closed = s.core.close_sessions(&p, &ids).await?;
+    Ok(Json(json!({
+        "status": 0, "name": WinStatus::Success.name(), "server": server, "closed": closed,
+    })))
+}

@@ -1,0 +1,111 @@
+//! Reporting: other servers tell sessiond about their client sessions.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use sessiond_api::SessionView;
+use sessiond_core::model::Session;
+use sessiond_core::service::Report;
+use sessiond_core::store::ReportedChange;
+use sessiond_core::{Core, CoreError};
+
+use super::error::{NetError, NetResult};
+use super::{ApiJson, Caller};
+use crate::app::AppState;
+use crate::native::convert;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    client_name: String,
+    username: String,
+    #[serde(default)]
+    client_type: Option<String>,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    num_opens: Option<i64>,
+    #[serde(default)]
+    user_flags: Option<i64>,
+    #[serde(default)]
+    shares: Vec<String>,
+    #[serde(default)]
+    console_type: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    #[serde(default)]
+    num_opens: Option<i64>,
+    #[serde(default)]
+    client_type: Option<String>,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    shares: Option<Vec<String>>,
+}
+
+async fn view(core: &Core, s: &Session) -> NetResult<Json<SessionView>> {
+    let names = core.user_names(&[s.user_id]).await?;
+    let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
+    Ok(Json(convert::session(s, name, core.now(), "")))
+}
+
+/// `POST /api/v1/servers/{server}/sessions` → 201 with the session; an unknown user is
+/// `NERR_UserNotFound`.
+pub async fn report(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(server): Path<String>,
+    ApiJson(r): ApiJson<ReportRequest>,
+) -> NetResult<(StatusCode, Json<SessionView>)> {
+    let username = r.username.clone();
+    let report = Report {
+        client_name: r.client_name,
+        username: r.username,
+        client_type: r.client_type,
+        transport: r.transport,
+        num_opens: r.num_opens,
+        user_flags: r.user_flags,
+        shares: r.shares,
+        console_type: r.console_type,
+    };
+    let session = s
+        .core
+        .report_session(&p, &server, report)
+        .await
+        .map_err(|e| match e {
+            CoreError::NotFound(_) => NetError::user_not_found(&username),
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, view(&s.core, &session).await?))
+}
+
+/// `PATCH .../sessions/{id}`: changes what is given and records activity now.
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((server, id)): Path<(String, String)>,
+    ApiJson(r): ApiJson<UpdateRequest>,
+) -> NetResult<Json<SessionView>> {
+    let change = ReportedChange {
+        num_opens: r.num_opens,
+        client_type: r.client_type,
+        transport: r.transport,
+        shares: r.shares,
+    };
+    let session = s.core.update_reported(&p, &server, &id, change).await?;
+    view(&s.core, &session).await
+}
+
+/// `DELETE .../sessions/{id}`: the server closed it ("closed by server").
+pub async fn close(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((server, id)): Path<(String, String)>,
+) -> NetResult<Json<SessionView>> {
+    let session = s.core.close_reported(&p, &server, &id).await?;
+    view(&s.core, &session).await
+}
