@@ -380,10 +380,7 @@ async fn net(c: NetCmd, opts: &ClientOpts) -> Result<(), Fail> {
         println!("The command completed successfully.");
         return Ok(());
     }
-    println!(
-        "{:<22}{:<21}{:<18}{:>5} {}",
-        "Computer", "User name", "Client Type", "Opens", "Idle time"
-    );
+    println!("Computer              User name            Client Type       Opens Idle time");
     println!();
     println!("{}", "-".repeat(79));
     for e in &entries {
