@@ -249,3 +249,154 @@ fn qq_login_who_am_i_access_tokens_password_and_an_unprivileged_user() {
         .ok();
     bob.run(&["who_am_i"]).ok();
 }
+
+/// Reports a session as the reporter, over HTTPS trusting the server's certificate.
+fn report(
+    server: &Server,
+    ca: &Path,
+    token: &str,
+    on: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(cert)
+            .build()
+            .unwrap();
+        let resp = http
+            .post(format!("{}/api/v1/servers/{on}/sessions", server.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+        resp.json().await.unwrap()
+    })
+}
+
+#[test]
+fn qq_lists_and_closes_smb_sessions_reported_by_file_servers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start_https(
+        &data,
+        &["--page-size", "2"],
+        &[("SESSIOND_ADMIN_PASSWORD", ADMIN_PW)],
+    );
+    let admin = https_client(tmp.path(), &server, &data, "admin", ADMIN_PW);
+    for u in ["alice", "bob", "reporter"] {
+        admin
+            .run_stdin(
+                &["users", "add", u, "--password-stdin"],
+                Some(&format!("{u}-password-1\n")),
+            )
+            .ok();
+    }
+    admin
+        .run(&["users", "set-roles", "reporter", "Session Reporters"])
+        .ok();
+    let reporter = https_client(
+        tmp.path(),
+        &server,
+        &data,
+        "reporter",
+        "reporter-password-1",
+    );
+    let token = reporter.saved()["token"].as_str().unwrap().to_owned();
+    let ca = data.join("tls/cert.pem");
+    for (on, client, user, share) in [
+        ("FS1", "WS01", "alice", "data"),
+        ("FS1", "WS02", "bob", "home"),
+        ("FS2", "LAPTOP7", "alice", "data"),
+    ] {
+        report(
+            &server,
+            &ca,
+            &token,
+            on,
+            serde_json::json!({"client_name": client, "username": user, "num_opens": 2, "shares": [share]}),
+        );
+    }
+
+    let qq = Qq::new(&server, tmp.path().join("admin.cred"));
+    qq.run(&["login", "-u", "admin", "-p", ADMIN_PW]).ok();
+    // Three sessions over pages of two: qq follows paging.next.
+    let listed = qq.run(&["smb_list_sessions"]).ok();
+    let all: serde_json::Value =
+        serde_json::from_str(&listed.stdout).unwrap_or_else(|e| panic!("{e}: {}", listed.stdout));
+    let infos = all["session_infos"].as_array().unwrap();
+    assert_eq!(infos.len(), 3, "{all:#}");
+    let ws01 = infos.iter().find(|i| i["originator"] == "WS01").unwrap();
+    assert_eq!(ws01["server_address"], "FS1");
+    assert_eq!(ws01["user"]["name"], "alice");
+    assert_eq!(ws01["num_opens"], 2);
+    assert_eq!(ws01["share_names"], serde_json::json!(["data"]));
+    assert!(ws01["time_open"]["nanoseconds"]
+        .as_str()
+        .unwrap()
+        .parse::<u128>()
+        .is_ok());
+    // The identity filter, across pages too.
+    let alice = qq
+        .run(&[
+            "smb_list_sessions",
+            "--identity",
+            "alice",
+            "--page-size",
+            "1",
+        ])
+        .ok();
+    let alice: serde_json::Value = serde_json::from_str(&alice.stdout).unwrap();
+    assert_eq!(alice["session_infos"].as_array().unwrap().len(), 2);
+
+    // Close alice's session from WS01 (qq asks for confirmation on stdin).
+    let mut cmd = Command::new(&qq.bin);
+    cmd.args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &qq.port,
+        "--credentials-store",
+    ])
+    .arg(&qq.creds)
+    .args(["smb_close_sessions", "--ip", "WS01"]);
+    output_of(cmd, Some("yes\n")).ok();
+    let left = qq.run(&["smb_list_sessions"]).ok();
+    let left: serde_json::Value = serde_json::from_str(&left.stdout).unwrap();
+    let origins: Vec<&str> = left["session_infos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["originator"].as_str().unwrap())
+        .collect();
+    assert_eq!(origins.len(), 2);
+    assert!(!origins.contains(&"WS01"), "{origins:?}");
+    // It ended as closed by the server; bob without the privilege is refused.
+    let ended = admin
+        .run(&[
+            "sessions", "list", "--state", "ended", "--server", "FS1", "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(ended["sessions"][0]["end_reason"], "closed_by_server");
+    let bob = Qq::new(&server, tmp.path().join("bob.cred"));
+    bob.run(&["login", "-u", "bob", "-p", "bob-password-1"])
+        .ok();
+    let denied = bob.run(&["smb_list_sessions"]).fails_with(1);
+    assert!(
+        denied.stderr.contains("PRIVILEGE_SMB_SESSION_READ"),
+        "{}",
+        denied.stderr
+    );
+
+    // The same sessions through sessiond's own net session.
+    let net = admin.run(&["net", "session", "--server", "FS1"]).ok();
+    assert!(
+        net.stdout.contains("\\\\WS02") && net.stdout.contains("bob"),
+        "{}",
+        net.stdout
+    );
+}
