@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, SystemClock};
-use sessiond_server::{tls, AppState, ServerConfig, Transport};
+use sessiond_server::{tls, AppState, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
 
 use crate::fail::{Context, Fail};
@@ -100,6 +100,43 @@ pub struct ServeArgs {
         value_name = "PATH"
     )]
     pub commvault_roots: Vec<String>,
+    /// Keytab for the MIM PAM dialect's Integrated Windows Authentication (HTTP Negotiate),
+    /// holding HTTP/host@REALM. Needs a build with `--features kerberos`.
+    #[arg(long, env = "SESSIOND_KEYTAB", value_name = "FILE")]
+    pub keytab: Option<PathBuf>,
+    /// NetBIOS domain of PAM user names, DOMAIN\name [default: the Kerberos realm's first
+    /// label, else the server name's].
+    #[arg(long, env = "SESSIOND_PAM_DOMAIN", value_name = "DOMAIN")]
+    pub pam_domain: Option<String>,
+    /// Base URL of PAM's odata.metadata [default: the URL the client used].
+    #[arg(long, env = "SESSIOND_PAM_PUBLIC_URL", value_name = "URL")]
+    pub pam_public_url: Option<String>,
+    /// Accept Authorization: Basic on the PAM endpoint.
+    #[arg(long, env = "SESSIOND_PAM_BASIC")]
+    pub pam_basic: bool,
+    /// A PAM request whose body has not arrived after this long gets 408 [default: 30s].
+    #[arg(long, env = "SESSIOND_PAM_READ_TIMEOUT", value_name = "DURATION")]
+    pub pam_read_timeout: Option<String>,
+    /// An origin allowed by CORS on the PAM endpoint (repeatable; * for any).
+    #[arg(
+        long = "pam-cors-origin",
+        env = "SESSIOND_PAM_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    pub pam_cors_origins: Vec<String>,
+    /// Let CORS requests carry credentials (cookies, Negotiate).
+    #[arg(long, env = "SESSIOND_PAM_CORS_CREDENTIALS")]
+    pub pam_cors_credentials: bool,
+    /// Map a Kerberos principal to a user, PRINCIPAL=USER (repeatable); other principals
+    /// lose their realm (alice@REALM is alice).
+    #[arg(
+        long = "pam-principal-map",
+        env = "SESSIOND_PAM_PRINCIPAL_MAP",
+        value_delimiter = ',',
+        value_name = "PRINCIPAL=USER"
+    )]
+    pub pam_principal_map: Vec<String>,
     /// Failed logins that lock an account, in every dialect; 0 disables locking [default: 5].
     #[arg(long, env = "SESSIOND_LOCKOUT_THRESHOLD", value_name = "N")]
     pub lockout_threshold: Option<u32>,
@@ -144,6 +181,14 @@ struct FileConfig {
     hash_concurrency: Option<usize>,
     page_size: Option<u32>,
     commvault_roots: Option<Vec<String>>,
+    keytab: Option<PathBuf>,
+    pam_domain: Option<String>,
+    pam_public_url: Option<String>,
+    pam_basic: Option<bool>,
+    pam_read_timeout: Option<String>,
+    pam_cors_origins: Option<Vec<String>>,
+    pam_cors_credentials: Option<bool>,
+    pam_principal_map: Option<Vec<String>>,
     lockout_threshold: Option<u32>,
     lockout_window: Option<String>,
     lockout_duration: Option<String>,
@@ -155,6 +200,8 @@ struct FileConfig {
 #[derive(Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// The PAM dialect's keytab (Negotiate), if any.
+    pub keytab: Option<PathBuf>,
     pub store: StoreSpec,
     /// sessiond's own directory: the SQLite store (without --store) and TLS material.
     pub data_dir: PathBuf,
@@ -197,6 +244,14 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_HASH_CONCURRENCY",
     "SESSIOND_PAGE_SIZE",
     "SESSIOND_COMMVAULT_ROOTS",
+    "SESSIOND_KEYTAB",
+    "SESSIOND_PAM_DOMAIN",
+    "SESSIOND_PAM_PUBLIC_URL",
+    "SESSIOND_PAM_BASIC",
+    "SESSIOND_PAM_READ_TIMEOUT",
+    "SESSIOND_PAM_CORS_ORIGINS",
+    "SESSIOND_PAM_CORS_CREDENTIALS",
+    "SESSIOND_PAM_PRINCIPAL_MAP",
     "SESSIOND_LOCKOUT_THRESHOLD",
     "SESSIOND_LOCKOUT_WINDOW",
     "SESSIOND_LOCKOUT_DURATION",
@@ -327,6 +382,47 @@ impl ServeArgs {
             } else {
                 Some(self.commvault_roots)
             })?,
+            pam: PamConfig::default(),
+        };
+        let keytab = self.keytab.or(file.keytab);
+        let pam_map = if self.pam_principal_map.is_empty() {
+            file.pam_principal_map.unwrap_or_default()
+        } else {
+            self.pam_principal_map
+        };
+        let mut principal_map = vec![];
+        for m in pam_map {
+            let (p, u) = m
+                .split_once('=')
+                .filter(|(p, u)| !p.is_empty() && !u.is_empty())
+                .ok_or_else(|| {
+                    Fail::usage(format!("--pam-principal-map: {m:?} is not PRINCIPAL=USER"))
+                })?;
+            principal_map.push((p.to_owned(), u.to_owned()));
+        }
+        let read_timeout = pick(self.pam_read_timeout, file.pam_read_timeout, "30s");
+        let domain = self.pam_domain.or(file.pam_domain).unwrap_or_else(|| {
+            core.server_name
+                .split('.')
+                .next()
+                .unwrap_or("SESSIOND")
+                .to_ascii_uppercase()
+        });
+        let mut server = server;
+        server.pam = PamConfig {
+            domain,
+            public_url: self.pam_public_url.or(file.pam_public_url),
+            basic: self.pam_basic || file.pam_basic.unwrap_or(false),
+            read_timeout: duration("--pam-read-timeout", &read_timeout, false)?.unwrap_or_default(),
+            cors_origins: if self.pam_cors_origins.is_empty() {
+                file.pam_cors_origins.unwrap_or_default()
+            } else {
+                self.pam_cors_origins
+            },
+            cors_credentials: self.pam_cors_credentials
+                || file.pam_cors_credentials.unwrap_or(false),
+            secure_cookie: false,
+            principal_map,
         };
         let data_dir = self
             .data_dir
@@ -354,8 +450,10 @@ impl ServeArgs {
                 self.tls_hostnames
             },
         });
+        server.pam.secure_cookie = tls.is_some();
         Ok(Settings {
             listen,
+            keytab,
             store,
             data_dir,
             tls,
@@ -493,6 +591,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let state = AppState {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
+        negotiate: negotiator(settings.keytab.as_deref(), &settings.data_dir)?,
     };
     sessiond_server::serve_on(listener, state, transport, shutdown)
         .await
@@ -505,6 +604,39 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     store.close().await;
     tracing::info!("sessiond stopped");
     Ok(())
+}
+
+/// The Negotiate acceptor for `--keytab`, with its replay cache in the data directory.
+fn negotiator(
+    keytab: Option<&Path>,
+    data_dir: &Path,
+) -> Result<Option<Arc<dyn sessiond_server::negotiate::Negotiate>>, Fail> {
+    let Some(keytab) = keytab else {
+        return Ok(None);
+    };
+    if !keytab.is_file() {
+        return Err(Fail::usage(format!(
+            "--keytab: {} is not a file",
+            keytab.display()
+        )));
+    }
+    #[cfg(feature = "kerberos")]
+    {
+        let acceptor = sessiond_server::negotiate::gssapi::GssAcceptor::new(
+            keytab,
+            &data_dir.join("pam.rcache2"),
+        )
+        .map_err(|e| Fail::new(format!("--keytab {}: {e}", keytab.display())))?;
+        tracing::info!(keytab = %keytab.display(), "HTTP Negotiate enabled for the PAM dialect");
+        Ok(Some(Arc::new(acceptor)))
+    }
+    #[cfg(not(feature = "kerberos"))]
+    {
+        let _ = data_dir;
+        Err(Fail::usage(
+            "--keytab needs Kerberos support: build with `cargo build --features kerberos` (Debian packages libkrb5-dev and libclang-dev)",
+        ))
+    }
 }
 
 pub async fn migrate(store: StoreSpec) -> Result<(), Fail> {

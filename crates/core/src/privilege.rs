@@ -36,6 +36,7 @@ impl Privilege {
     pub const APP_WRITE: Privilege = Privilege::must("PRIVILEGE_APP_WRITE");
     pub const GET_EXTENDED_USER_INFO: Privilege =
         Privilege::must("PRIVILEGE_GET_EXTENDED_USER_INFO");
+    pub const PAM_SESSION_READ: Privilege = Privilege::must("PRIVILEGE_PAM_SESSION_READ");
     pub const GET_EXTENDED_CONTACT_INFO: Privilege =
         Privilege::must("PRIVILEGE_GET_EXTENDED_CONTACT_INFO");
 

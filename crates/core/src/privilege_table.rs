@@ -134,4 +134,5 @@ pub(crate) const TABLE: &[(&str, &str)] = &[
     ("PRIVILEGE_APP_WRITE", "sessiond: register, change and remove extension apps"),
     ("PRIVILEGE_GET_EXTENDED_USER_INFO", "sessiond: see users' job function, department and division (Symphony)"),
     ("PRIVILEGE_GET_EXTENDED_CONTACT_INFO", "sessiond: see users' work and mobile phone numbers (Symphony)"),
+    ("PRIVILEGE_PAM_SESSION_READ", "sessiond: read one's own session through the MIM PAM dialect"),
 ];

@@ -59,6 +59,7 @@ async fn main() {
     let state = AppState {
         core: core.clone(),
         cfg: Arc::new(ServerConfig::default()),
+        negotiate: None,
     };
     tokio::spawn(sessiond_server::serve(
         listener,

@@ -25,6 +25,44 @@ pub struct ServerConfig {
     pub page_size: u32,
     /// Commvault web-service roots, in lower case without a trailing slash.
     pub commvault_roots: Vec<String>,
+    /// The MIM PAM dialect.
+    pub pam: PamConfig,
+}
+
+/// Settings of the MIM PAM dialect.
+#[derive(Debug, Clone)]
+pub struct PamConfig {
+    /// The NetBIOS domain of `DOMAIN\name`.
+    pub domain: String,
+    /// The base of `odata.metadata`; `None`: the URL the client used.
+    pub public_url: Option<String>,
+    /// Whether `Authorization: Basic` is accepted (and offered on a 401).
+    pub basic: bool,
+    /// A request whose body has not arrived after this long gets 408.
+    pub read_timeout: Duration,
+    /// Origins allowed by CORS (`*` for any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Whether CORS allows credentials (cookies, Negotiate).
+    pub cors_credentials: bool,
+    /// Whether the session cookie is marked Secure (set when serving HTTPS).
+    pub secure_cookie: bool,
+    /// Kerberos principals mapped to user names; others lose their realm (`alice@R` → `alice`).
+    pub principal_map: Vec<(String, String)>,
+}
+
+impl Default for PamConfig {
+    fn default() -> Self {
+        PamConfig {
+            domain: "SESSIOND".into(),
+            public_url: None,
+            basic: false,
+            read_timeout: Duration::from_secs(30),
+            cors_origins: vec![],
+            cors_credentials: false,
+            secure_cookie: false,
+            principal_map: vec![],
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -35,6 +73,7 @@ impl Default for ServerConfig {
             sweep_interval: Duration::from_secs(60),
             page_size: 100,
             commvault_roots: vec!["/commandcenter/api".into(), "/webconsole/api".into()],
+            pam: PamConfig::default(),
         }
     }
 }
@@ -43,6 +82,8 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub core: Arc<Core>,
     pub cfg: Arc<ServerConfig>,
+    /// Accepts HTTP Negotiate (SPNEGO/Kerberos) tokens, when a keytab is configured.
+    pub negotiate: Option<Arc<dyn crate::negotiate::Negotiate>>,
 }
 
 pub fn build_router(state: AppState) -> Router {
@@ -53,7 +94,8 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/v1", dialects::qumulo::router())
         .nest("/login", dialects::symphony::login_router())
         .nest("/relay", dialects::symphony::relay_router())
-        .nest("/pod", dialects::symphony::pod_router());
+        .nest("/pod", dialects::symphony::pod_router())
+        .nest("/api/session", dialects::pam::router(&state.cfg.pam));
     for root in &state.cfg.commvault_roots {
         router = router.nest(root, dialects::commvault::router());
     }

@@ -11,6 +11,8 @@
 //!   failures in the dialect's own shape (`DialectError`).
 //! - `dialects/`: one module per product API (`qumulo` at `/v1`), each with its own wire
 //!   types and error shape.
+//! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the
+//!   GSS-API implementation is behind the `kerberos` feature.
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
@@ -20,7 +22,8 @@ pub mod dialects;
 pub mod extract;
 pub mod health;
 pub mod native;
+pub mod negotiate;
 pub mod tasks;
 pub mod tls;
 
-pub use app::{build_router, serve, serve_on, AppState, ServerConfig, Transport};
+pub use app::{build_router, serve, serve_on, AppState, PamConfig, ServerConfig, Transport};

@@ -19,7 +19,9 @@ pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
 pub use net_sessions::{computer_name, Report};
-pub use roles::{builtin_roles, ADMINISTRATORS, OBSERVERS, SERVER_OPERATORS, SESSION_REPORTERS};
+pub use roles::{
+    builtin_roles, ADMINISTRATORS, OBSERVERS, PAM_USERS, SERVER_OPERATORS, SESSION_REPORTERS,
+};
 pub use users::{CreateUser, UserChanges, UserKey};
 
 use std::collections::HashMap;

@@ -14,6 +14,7 @@ pub const ADMINISTRATORS: &str = "Administrators";
 pub const OBSERVERS: &str = "Observers";
 pub const SERVER_OPERATORS: &str = "Server Operators";
 pub const SESSION_REPORTERS: &str = "Session Reporters";
+pub const PAM_USERS: &str = "PAM Users";
 
 pub fn builtin_roles() -> Vec<Role> {
     let set = |ps: &[Privilege]| ps.iter().copied().collect::<PrivilegeSet>();
@@ -42,6 +43,12 @@ pub fn builtin_roles() -> Vec<Role> {
                 Privilege::LOCAL_GROUP_READ,
                 Privilege::ROLE_READ,
             ]),
+            builtin: true,
+        },
+        Role {
+            name: PAM_USERS.into(),
+            description: "Read their own session through the MIM PAM API".into(),
+            privileges: set(&[Privilege::PAM_SESSION_READ]),
             builtin: true,
         },
         Role {

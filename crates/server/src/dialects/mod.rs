@@ -3,5 +3,6 @@
 
 pub mod commvault;
 pub mod netsession;
+pub mod pam;
 pub mod qumulo;
 pub mod symphony;

@@ -84,6 +84,7 @@ impl TestServer {
         let state = AppState {
             core: core.clone(),
             cfg: Arc::new(opts.server.clone()),
+            negotiate: None,
         };
         let maint = tasks::spawn_maintenance(core.clone(), &opts.server, stop_rx.clone());
         let changes = tasks::spawn_change_listener(core.clone());
