@@ -401,12 +401,15 @@ impl ServeArgs {
             principal_map.push((p.to_owned(), u.to_owned()));
         }
         let read_timeout = pick(self.pam_read_timeout, file.pam_read_timeout, "30s");
+        // Derived from the keytab's realm, else from this server's name.
         let domain = self.pam_domain.or(file.pam_domain).unwrap_or_else(|| {
-            core.server_name
-                .split('.')
-                .next()
-                .unwrap_or("SESSIOND")
-                .to_ascii_uppercase()
+            let realm = keytab
+                .as_ref()
+                .and_then(|k| std::fs::read(k).ok())
+                .and_then(|bytes| sessiond_server::negotiate::keytab_realm(&bytes));
+            sessiond_server::negotiate::netbios_domain(
+                realm.as_deref().unwrap_or(&core.server_name),
+            )
         });
         let mut server = server;
         server.pam = PamConfig {

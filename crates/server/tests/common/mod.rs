@@ -22,6 +22,7 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
+    cfg: ServerConfig,
     stop: Option<watch::Sender<bool>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -106,9 +107,41 @@ impl TestServer {
             store,
             clock,
             http: reqwest::Client::new(),
+            cfg: opts.server.clone(),
             stop: Some(stop_tx),
             handle: Some(handle),
         }
+    }
+
+    /// Restarts the listener with a Negotiate acceptor (the PAM dialect's Kerberos), keeping
+    /// the same store and core.
+    pub async fn set_negotiate(
+        &mut self,
+        negotiate: std::sync::Arc<dyn sessiond_server::negotiate::Negotiate>,
+    ) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(true);
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let state = AppState {
+            core: self.core.clone(),
+            cfg: Arc::new(self.cfg.clone()),
+            negotiate: Some(negotiate),
+        };
+        let mut shutdown = stop_rx;
+        self.handle = Some(tokio::spawn(async move {
+            sessiond_server::serve(listener, state, async move {
+                let _ = shutdown.changed().await;
+            })
+            .await
+            .unwrap();
+        }));
+        self.stop = Some(stop_tx);
     }
 
     /// Stops the server as SIGTERM would: in-flight requests end, activity is flushed.
