@@ -60,6 +60,9 @@ pub struct SessionView {
     pub end_reason: Option<String>,
     /// Whether this is the session of the request that asked.
     pub current: bool,
+    /// The user as MIM PAM names it, `DOMAIN\\name`.
+    #[serde(default)]
+    pub pam_username: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -73,7 +73,14 @@ pub fn session(
         logout_time: s.logout_time,
         end_reason: s.end_reason.map(|r| r.as_str().to_owned()),
         current: s.id == current,
+        pam_username: String::new(),
     }
+}
+
+/// Names the session's user as MIM PAM does, `DOMAIN\\name`.
+pub fn with_pam_name(mut v: api::SessionView, domain: &str) -> api::SessionView {
+    v.pam_username = format!("{domain}\\{}", v.username);
+    v
 }
 
 pub fn role(r: &m::Role) -> api::RoleView {

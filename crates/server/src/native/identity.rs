@@ -51,9 +51,12 @@ pub async fn whoami(
 ) -> NativeResult<Json<api::WhoAmI>> {
     Ok(Json(api::WhoAmI {
         user: convert::user(&p.user),
-        session: p
-            .session()
-            .map(|sess| convert::session(sess, &p.user.name, s.core.now(), &sess.id)),
+        session: p.session().map(|sess| {
+            convert::with_pam_name(
+                convert::session(sess, &p.user.name, s.core.now(), &sess.id),
+                &s.cfg.pam.domain,
+            )
+        }),
         access_token_id: p.access_token_id().map(str::to_owned),
         privileges: p.privileges.iter().map(|p| p.as_str().to_owned()).collect(),
     }))

@@ -65,25 +65,30 @@ pub async fn list(
     };
     let sessions = s.core.list_sessions(&p, &filter).await?;
     Ok(Json(api::SessionList {
-        sessions: render(&s.core, &p, &sessions).await?,
+        sessions: render(&s, &p, &sessions).await?,
     }))
 }
 
 async fn render(
-    core: &Core,
+    s: &AppState,
     p: &Principal,
     sessions: &[Session],
 ) -> NativeResult<Vec<api::SessionView>> {
+    let core = &s.core;
     let mut ids: Vec<UserId> = sessions.iter().map(|s| s.user_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = core.user_names(&ids).await?;
     let now = core.now();
+    let domain = &s.cfg.pam.domain;
     Ok(sessions
         .iter()
-        .map(|s| {
-            let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
-            convert::session(s, name, now, p.session_id().unwrap_or(""))
+        .map(|x| {
+            let name = names.get(&x.user_id).map(String::as_str).unwrap_or("");
+            convert::with_pam_name(
+                convert::session(x, name, now, p.session_id().unwrap_or("")),
+                domain,
+            )
         })
         .collect())
 }
@@ -94,7 +99,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> NativeResult<Json<api::SessionView>> {
     let session = s.core.get_session(&p, &id).await?;
-    Ok(Json(render(&s.core, &p, &[session]).await?.remove(0)))
+    Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
 
 pub async fn revoke(
@@ -103,7 +108,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> NativeResult<Json<api::SessionView>> {
     let session = s.core.revoke_session(&p, &id).await?;
-    Ok(Json(render(&s.core, &p, &[session]).await?.remove(0)))
+    Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
 
 #[derive(Deserialize)]
