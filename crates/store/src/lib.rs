@@ -6,6 +6,7 @@
 //! # Layout
 //! - `sqlite`: the embedded default (a data directory, WAL).
 //! - `postgres`: the engine for several nodes; it tells every node what changed (LISTEN/NOTIFY).
+//! - `shared`: the `Store` implementation both engines share (one SQL text for both).
 //! - `rows`: row decoding shared by both engines.
 //! - `testing` (feature `test-support`): a fresh PostgreSQL schema per test.
 //! - `contract`: the behaviour every engine must show, as functions the engines' tests run.
@@ -15,6 +16,7 @@
 mod contract;
 pub mod postgres;
 mod rows;
+mod shared;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
