@@ -438,8 +438,8 @@ impl Core {
         at: OffsetDateTime,
         why: EndReason,
     ) -> CoreResult<bool> {
-        // Flush this session's activity first, so history keeps its true last activity.
-        self.flush_activity().await.ok();
+        // No flush first: eviction keeps the session's unwritten activity for the next
+        // batch, which records it on the ended session too.
         let ended = self.store.end_session(id, at, why).await?;
         self.cache.evict_session(id);
         if ended && matches!(why, EndReason::Idle | EndReason::Expired) {

@@ -71,7 +71,6 @@ impl Core {
 
     /// Ends every other active session of the caller; returns their ids.
     pub async fn revoke_other_sessions(&self, p: &Principal) -> CoreResult<Vec<String>> {
-        self.flush_activity().await.ok();
         let ended = self
             .store
             .end_user_sessions(

@@ -292,7 +292,6 @@ impl Core {
         user: UserId,
         except: Option<&str>,
     ) -> CoreResult<Vec<String>> {
-        self.flush_activity().await.ok();
         let ended = self
             .store
             .end_user_sessions(user, except, self.clock.now(), EndReason::Revoked)
