@@ -114,9 +114,15 @@ pub struct ServeArgs {
     /// Accept Authorization: Basic on the PAM endpoint.
     #[arg(long, env = "SESSIOND_PAM_BASIC")]
     pub pam_basic: bool,
-    /// A PAM request whose body has not arrived after this long gets 408 [default: 30s].
-    #[arg(long, env = "SESSIOND_PAM_READ_TIMEOUT", value_name = "DURATION")]
-    pub pam_read_timeout: Option<String>,
+    /// A request whose body has not fully arrived after this long gets 408, in the
+    /// dialect's own error shape [default: 30s]. (Formerly --pam-read-timeout.)
+    #[arg(
+        long,
+        alias = "pam-read-timeout",
+        env = "SESSIOND_READ_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub read_timeout: Option<String>,
     /// An origin allowed by CORS on the PAM endpoint (repeatable; * for any).
     #[arg(
         long = "pam-cors-origin",
@@ -185,7 +191,8 @@ struct FileConfig {
     pam_domain: Option<String>,
     pam_public_url: Option<String>,
     pam_basic: Option<bool>,
-    pam_read_timeout: Option<String>,
+    #[serde(alias = "pam_read_timeout")]
+    read_timeout: Option<String>,
     pam_cors_origins: Option<Vec<String>>,
     pam_cors_credentials: Option<bool>,
     pam_principal_map: Option<Vec<String>>,
@@ -248,7 +255,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_PAM_DOMAIN",
     "SESSIOND_PAM_PUBLIC_URL",
     "SESSIOND_PAM_BASIC",
-    "SESSIOND_PAM_READ_TIMEOUT",
+    "SESSIOND_READ_TIMEOUT",
     "SESSIOND_PAM_CORS_ORIGINS",
     "SESSIOND_PAM_CORS_CREDENTIALS",
     "SESSIOND_PAM_PRINCIPAL_MAP",
@@ -365,7 +372,9 @@ impl ServeArgs {
             lockout,
             ..CoreConfig::default()
         };
+        let read_timeout = pick(self.read_timeout, file.read_timeout, "30s");
         let server = ServerConfig {
+            read_timeout: duration("--read-timeout", &read_timeout, false)?.unwrap_or_default(),
             max_body_bytes: self
                 .max_body_bytes
                 .or(file.max_body_bytes)
@@ -400,7 +409,6 @@ impl ServeArgs {
                 })?;
             principal_map.push((p.to_owned(), u.to_owned()));
         }
-        let read_timeout = pick(self.pam_read_timeout, file.pam_read_timeout, "30s");
         // Derived from the keytab's realm, else from this server's name.
         let domain = self.pam_domain.or(file.pam_domain).unwrap_or_else(|| {
             let realm = keytab
@@ -416,7 +424,6 @@ impl ServeArgs {
             domain,
             public_url: self.pam_public_url.or(file.pam_public_url),
             basic: self.pam_basic || file.pam_basic.unwrap_or(false),
-            read_timeout: duration("--pam-read-timeout", &read_timeout, false)?.unwrap_or_default(),
             cors_origins: if self.pam_cors_origins.is_empty() {
                 file.pam_cors_origins.unwrap_or_default()
             } else {

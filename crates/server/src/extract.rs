@@ -1,69 +1,36 @@
-//! What every dialect extracts from a request, with failures answered in the dialect's own
-//! error shape: the bearer principal, JSON bodies, query strings, the client's address.
+//! What handlers extract from a request, for any dialect `D`, with every failure answered
+//! in `D`'s shape: the authenticated caller, a raw presented token, JSON bodies, raw
+//! bodies, path segments, query strings, and where the request comes from.
 //!
-//! A dialect implements `DialectError` for its error type and invokes
-//! `dialect_extractors!(ItsError)` to get `Caller`, `ApiJson<T>` and `ApiQuery<T>`.
+//! Bodies are read here, not by axum's extractors, so that a body over the limit is a 413,
+//! a body that stops arriving is a 408, and both look like the product's own errors.
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::ConnectInfo;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use sessiond_core::{AuthFailure, CoreError};
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use sessiond_core::model::{console_type, AuthMethod};
+use sessiond_core::{AuthFailure, CoreError, LoginContext, Principal};
 
-/// A dialect's error type: how the product answers a failure.
-pub trait DialectError: IntoResponse + From<CoreError> + Send + 'static {
-    /// A failure found before the handler ran: malformed JSON, a bad query, a wrong
-    /// content type, a body over the limit, a malformed Authorization header.
-    fn rejection(status: StatusCode, message: String) -> Self;
-}
-
-/// The token of `Authorization: Bearer <token>`, if the request carries one.
-pub fn bearer_token<E: DialectError>(parts: &Parts) -> Result<Option<&str>, E> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let bad = |m: &str| E::rejection(StatusCode::UNAUTHORIZED, m.to_owned());
-    let value = value
-        .to_str()
-        .map_err(|_| bad("the Authorization header is not valid text"))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim())),
-        _ => Err(bad("the Authorization header must be \"Bearer <token>\"")),
-    }
-}
-
-pub fn missing_credentials<E: DialectError>() -> E {
-    E::from(CoreError::Unauthenticated(AuthFailure::MissingCredentials))
-}
-
-pub fn json_rejection<E: DialectError>(r: JsonRejection) -> E {
-    let status = match r.status() {
-        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-        s => s,
-    };
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than the server accepts".into()
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "expected Content-Type: application/json".into(),
-        _ => format!("invalid JSON body: {}", r.body_text()),
-    };
-    E::rejection(status, message)
-}
+use crate::dialect::{Credential, Dialect, Failure};
+use crate::negotiate::NegotiateError;
+use crate::problem::Kind;
+use crate::state::AppState;
 
 /// Where a request comes from: the peer address and the User-Agent.
+#[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub address: String,
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientInfo {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+impl ClientInfo {
+    pub fn of(parts: &Parts) -> ClientInfo {
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -74,84 +41,278 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(ClientInfo {
+        ClientInfo {
             address,
             user_agent,
-        })
+        }
+    }
+
+    /// The facts a session opened by this request records; the User-Agent is the client
+    /// type unless the dialect knows better.
+    pub fn login_context(
+        &self,
+        default_client_type: &str,
+        auth_method: AuthMethod,
+    ) -> LoginContext {
+        LoginContext {
+            client_name: self.address.clone(),
+            client_type: self
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| default_client_type.into()),
+            console_type: console_type::WEB_CONSOLE,
+            transport: Some("HTTPS".into()),
+            auth_method,
+        }
     }
 }
 
-/// Defines `Caller` (the principal behind a Bearer token), `ApiJson<T>` and `ApiQuery<T>`
-/// whose rejections are `$err`.
-macro_rules! dialect_extractors {
-    ($err:ty) => {
-        $crate::extract::dialect_body_extractors!($err);
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
 
-        /// The principal behind `Authorization: Bearer <token>`.
-        pub struct Caller(pub sessiond_core::Principal);
-
-        impl axum::extract::FromRequestParts<$crate::app::AppState> for Caller {
-            type Rejection = $err;
-
-            async fn from_request_parts(
-                parts: &mut axum::http::request::Parts,
-                state: &$crate::app::AppState,
-            ) -> Result<Self, Self::Rejection> {
-                let token = $crate::extract::bearer_token::<$err>(parts)?
-                    .ok_or_else($crate::extract::missing_credentials::<$err>)?;
-                Ok(Caller(state.core.authenticate(token).await?))
-            }
-        }
-    };
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo::of(parts))
+    }
 }
-pub(crate) use dialect_extractors;
 
-/// Defines `ApiJson<T>` and `ApiQuery<T>` whose rejections are `$err`, for dialects that
-/// read their token from a header of their own.
-macro_rules! dialect_body_extractors {
-    ($err:ty) => {
-        /// A JSON body; failures answer in this dialect's error shape.
-        pub struct ApiJson<T>(pub T);
-
-        impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S>
-            for ApiJson<T>
-        {
-            type Rejection = $err;
-
-            async fn from_request(
-                req: axum::extract::Request,
-                state: &S,
-            ) -> Result<Self, Self::Rejection> {
-                match axum::Json::<T>::from_request(req, state).await {
-                    Ok(axum::Json(v)) => Ok(ApiJson(v)),
-                    Err(r) => Err($crate::extract::json_rejection::<$err>(r)),
-                }
-            }
-        }
-
-        /// Query parameters; failures answer 400 in this dialect's error shape.
-        pub struct ApiQuery<T>(pub T);
-
-        impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
-            for ApiQuery<T>
-        {
-            type Rejection = $err;
-
-            async fn from_request_parts(
-                parts: &mut axum::http::request::Parts,
-                state: &S,
-            ) -> Result<Self, Self::Rejection> {
-                axum::extract::Query::<T>::from_request_parts(parts, state)
-                    .await
-                    .map(|q| ApiQuery(q.0))
-                    .map_err(|r| {
-                        <$err as $crate::extract::DialectError>::rejection(
-                            axum::http::StatusCode::BAD_REQUEST,
-                            r.body_text(),
-                        )
-                    })
-            }
-        }
-    };
+/// A session opened by the request itself (Negotiate, Basic): its token, for a cookie, and
+/// the Negotiate mutual-authentication reply.
+pub struct Issued {
+    pub token: String,
+    pub negotiate_reply: Option<Vec<u8>>,
 }
-pub(crate) use dialect_body_extractors;
+
+/// The principal behind the request's credential, read the way dialect `D` sends it.
+pub struct Caller<D>(pub Principal, pub Option<Issued>, pub PhantomData<D>);
+
+impl<D: Dialect> FromRequestParts<AppState> for Caller<D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = D::credential(parts, &s.cfg)?.ok_or_else(|| {
+            Failure::from(CoreError::Unauthenticated(AuthFailure::MissingCredentials))
+        })?;
+        let (principal, issued) = resolve::<D>(s, &ClientInfo::of(parts), credential).await?;
+        Ok(Caller(principal, issued, PhantomData))
+    }
+}
+
+async fn resolve<D: Dialect>(
+    s: &AppState,
+    client: &ClientInfo,
+    credential: Credential,
+) -> Result<(Principal, Option<Issued>), Failure<D>> {
+    match credential {
+        Credential::Token(token) => Ok((s.core.authenticate(&token).await?, None)),
+        Credential::Password { username, password } => {
+            let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Password);
+            let out = s.core.login(&username, &password, ctx).await?;
+            let issued = Issued {
+                token: out.token.expose().to_owned(),
+                negotiate_reply: None,
+            };
+            Ok((out.principal, Some(issued)))
+        }
+        Credential::Negotiate(token) => {
+            let Some(acceptor) = s.negotiate.clone() else {
+                return Err(Failure::unauthorized(
+                    "Negotiate is not configured on this server.",
+                ));
+            };
+            let accepted = tokio::task::spawn_blocking(move || acceptor.accept(&token))
+                .await
+                .map_err(|e| CoreError::Internal(format!("negotiate task: {e}")))?;
+            let accepted = accepted.map_err(|e| {
+                let why = match e {
+                    NegotiateError::Rejected(why) | NegotiateError::Other(why) => why,
+                    other => other.to_string(),
+                };
+                tracing::info!(dialect = D::NAME, client = %client.address, reason = %why, "Negotiate refused");
+                Failure::unauthorized(format!("Kerberos authentication failed: {why}"))
+            })?;
+            let name = s.cfg.pam.user_for_principal(&accepted.principal);
+            let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Kerberos);
+            let out = s.core.login_vouched(&name, "Kerberos", ctx).await?;
+            let issued = Issued {
+                token: out.token.expose().to_owned(),
+                negotiate_reply: accepted.reply,
+            };
+            Ok((out.principal, Some(issued)))
+        }
+    }
+}
+
+/// The token a request presents, not yet checked (an app's session token, a token to
+/// renew); `None` when it presents none.
+pub struct Presented<D>(pub Option<String>, pub PhantomData<D>);
+
+impl<D: Dialect> FromRequestParts<AppState> for Presented<D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let token = match D::credential(parts, &s.cfg)? {
+            Some(Credential::Token(t)) => Some(t),
+            Some(_) => return Err(Failure::unauthorized("a token is required here")),
+            None => None,
+        };
+        Ok(Presented(token, PhantomData))
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`, if the request carries one.
+pub fn bearer<D: Dialect>(headers: &HeaderMap) -> Result<Option<Credential>, Failure<D>> {
+    match authorization::<D>(headers)? {
+        None => Ok(None),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(Credential::Token(token.to_owned())))
+        }
+        Some(_) => Err(Failure::unauthorized(
+            "the Authorization header must be \"Bearer <token>\"",
+        )),
+    }
+}
+
+/// The scheme and the rest of the `Authorization` header.
+pub fn authorization<D: Dialect>(headers: &HeaderMap) -> Result<Option<(&str, &str)>, Failure<D>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| Failure::unauthorized("the Authorization header is not valid text"))?;
+    let (scheme, rest) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| Failure::unauthorized("the Authorization header has no credentials"))?;
+    Ok(Some((scheme, rest.trim())))
+}
+
+/// `Authorization: Basic` credentials: base64 of `user:password`, both non-empty. A
+/// `DOMAIN\` before the user name is dropped.
+pub fn basic<D: Dialect>(encoded: &str) -> Result<Credential, Failure<D>> {
+    let malformed = || Failure::unauthorized("The Basic credentials are malformed.");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(malformed)?;
+    let (user, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    let user = user.rsplit('\\').next().unwrap_or(user);
+    if user.is_empty() || password.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Credential::Password {
+        username: user.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// Reads a whole body within the server's size limit and read time-out.
+pub async fn read_body<D: Dialect>(
+    body: Body,
+    limit: usize,
+    s: &AppState,
+) -> Result<Bytes, Failure<D>> {
+    match tokio::time::timeout(s.cfg.read_timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(Failure::new(
+            Kind::RequestTimeout,
+            "the request body did not arrive in time",
+        )),
+        Ok(Err(e)) if is_length_limit(&e) => Err(Failure::new(
+            Kind::PayloadTooLarge,
+            "the request body is larger than the server accepts",
+        )),
+        Ok(Err(_)) => Err(Failure::bad_request("the request body could not be read")),
+        Ok(Ok(bytes)) => Ok(bytes),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// A whole request body, read within the limit and the time-out.
+pub struct ApiBody<D>(pub Bytes, pub PhantomData<D>);
+
+impl<D: Dialect> FromRequest<AppState> for ApiBody<D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req.into_body(), s.cfg.max_body_bytes, s).await?;
+        Ok(ApiBody(bytes, PhantomData))
+    }
+}
+
+/// A JSON body (`Content-Type: application/json` or `+json`).
+pub struct ApiJson<T, D>(pub T, pub PhantomData<D>);
+
+impl<T: DeserializeOwned, D: Dialect> FromRequest<AppState> for ApiJson<T, D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(Failure::new(
+                Kind::UnsupportedMediaType,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = read_body(req.into_body(), s.cfg.max_body_bytes, s).await?;
+        serde_json::from_slice(&bytes)
+            .map(|v| ApiJson(v, PhantomData))
+            .map_err(|e| Failure::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// Query parameters.
+pub struct ApiQuery<T, D>(pub T, pub PhantomData<D>);
+
+impl<T: DeserializeOwned, D: Dialect, S: Send + Sync> FromRequestParts<S> for ApiQuery<T, D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(|q| ApiQuery(q, PhantomData))
+            .map_err(|e| Failure::bad_request(format!("invalid query string: {e}")))
+    }
+}
+
+/// Path parameters; a segment that is not valid percent-encoded UTF-8 is a 400.
+pub struct ApiPath<T, D>(pub T, pub PhantomData<D>);
+
+impl<T, D> FromRequestParts<AppState> for ApiPath<T, D>
+where
+    T: DeserializeOwned + Send,
+    D: Dialect,
+{
+    type Rejection = Failure<D>;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, s)
+            .await
+            .map(|p| ApiPath(p.0, PhantomData))
+            .map_err(|r| Failure::bad_request(r.body_text()))
+    }
+}

@@ -6,12 +6,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use sessiond_api::Health;
 
-use crate::app::AppState;
+use crate::dialect::method_not_allowed;
+use crate::native::Native;
+use crate::state::AppState;
 
+/// Rejections here (a wrong method) answer in the native API's error envelope.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .method_not_allowed_fallback(method_not_allowed::<Native>)
 }
 
 async fn healthz() -> Json<Health> {

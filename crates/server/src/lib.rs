@@ -1,29 +1,40 @@
 //! # sessiond-server
 //!
-//! The HTTP face of sessiond: axum routers over one `Core`.
+//! The HTTP face of sessiond: axum routers over one `Core`. `docs/architecture.md` tells
+//! the layers and how to add a dialect.
 //!
 //! # Layout
-//! - `app`: `AppState`, `ServerConfig`, the top-level router and `serve`.
-//! - `native/`: the native JSON API under `/api/v1` (`routes` is its table of contents;
-//!   `error` maps `CoreError` and axum rejections to its error shape; `extract` holds the
-//!   caller and body extractors; `convert` turns core records into `sessiond_api` types).
-//! - `extract`: what every dialect extracts (caller, JSON, query, client address), with
-//!   failures in the dialect's own shape (`DialectError`).
-//! - `dialects/`: one module per product API (`qumulo` at `/v1`), each with its own wire
-//!   types and error shape.
-//! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the
-//!   GSS-API implementation is behind the `kerberos` feature.
+//! - `state`: `AppState` and `ServerConfig`, shared by every handler (a leaf: it imports no
+//!   dialect).
+//! - `problem`: `Problem`, the one classification of every failure (`CoreError`s and
+//!   framework rejections) into a kind, a status and a public message.
+//! - `dialect`: the `Dialect` trait (mount prefixes, credential, error envelope, routes),
+//!   `Failure<D>` (a problem in dialect `D`'s shape) and `mount`.
+//! - `extract`: the extractors every dialect's handlers use (`Caller<D>`, `ApiJson<T, D>`,
+//!   `ApiQuery`, `ApiPath`, `ApiBody`, `Presented`, `ClientInfo`), failing in `D`'s shape.
+//! - `views`: core records as sessiond's own views, shared by the native API and NetSession.
+//! - `native/`: the native JSON API under `/api/v1`.
+//! - `dialects/`: one module per product API (Qumulo, Symphony, Commvault, MIM PAM,
+//!   Windows NetSession), each with its own wire types and error envelope.
+//! - `app`: the top-level router, which mounts every dialect, and the accept loop.
+//! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the GSS-API
+//!   implementation is behind the `kerberos` feature.
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
 
 pub mod app;
+pub mod dialect;
 pub mod dialects;
 pub mod extract;
 pub mod health;
 pub mod native;
 pub mod negotiate;
+pub mod problem;
+pub mod state;
 pub mod tasks;
 pub mod tls;
+pub mod views;
 
-pub use app::{build_router, serve, serve_on, AppState, PamConfig, ServerConfig, Transport};
+pub use app::{build_router, serve, serve_on, Transport};
+pub use state::{AppState, PamConfig, ServerConfig};

@@ -7,7 +7,7 @@ use sessiond_core::Core;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::ServerConfig;
+use crate::state::ServerConfig;
 
 pub fn spawn_maintenance(
     core: Arc<Core>,

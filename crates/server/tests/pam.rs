@@ -18,7 +18,7 @@ fn pam_options() -> Options {
     let mut o = Options::default();
     o.server.pam.domain = "CONTOSO".into();
     o.server.pam.basic = true;
-    o.server.pam.read_timeout = Duration::from_millis(300);
+    o.server.read_timeout = Duration::from_millis(300);
     o.server.pam.cors_origins = vec!["https://portal.example".into()];
     o.server.pam.cors_credentials = true;
     o

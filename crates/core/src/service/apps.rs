@@ -137,7 +137,7 @@ impl Core {
             auth_method: AuthMethod::RsaKey,
             ..ctx
         };
-        self.open_session(user, ctx).await
+        self.admit_vouched(user, ctx, None).await
     }
 
     /// Checks a bot's JWT without opening a session (Symphony's key-manager login).
@@ -385,17 +385,15 @@ impl Core {
                 )));
             }
         };
-        let out = self
-            .open_session_as(
-                Arc::new(user),
-                LoginContext {
-                    auth_method: AuthMethod::OnBehalfOf,
-                    ..ctx
-                },
-                Some(app.app_id.clone()),
-            )
-            .await?;
-        Ok(out)
+        self.admit_vouched(
+            Arc::new(user),
+            LoginContext {
+                auth_method: AuthMethod::OnBehalfOf,
+                ..ctx
+            },
+            Some(app.app_id.clone()),
+        )
+        .await
     }
 
     /// The app behind an OBO principal, fresh from the store.

@@ -25,11 +25,19 @@ pub struct LoginContext {
     pub auth_method: AuthMethod,
 }
 
+/// A session just opened: its token (shown once) and the caller it stands for, already in
+/// the hot cache, so the dialect needs no second look-up.
 pub struct LoginOutcome {
     /// Handed to the client once; only its hash is kept.
     pub token: Token,
     pub session: Session,
-    pub user: Arc<User>,
+    pub principal: Principal,
+}
+
+impl LoginOutcome {
+    pub fn user(&self) -> &User {
+        &self.principal.user
+    }
 }
 
 /// Who is behind a request: a user, through a session or an access token.
@@ -96,7 +104,7 @@ impl Core {
         }
         let user = self.store.get_user_by_name(username).await?;
         if let Some(u) = &user {
-            self.refuse_if_locked(u, &ctx).await?;
+            self.refuse_if_locked(u, &ctx.client_name).await?;
         }
         let ok = self
             .hasher
@@ -124,26 +132,69 @@ impl Core {
                 return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
             }
         };
-        if !user.enabled {
-            self.audit_raw(
-                AuditKind::LoginFailed,
-                Some((user.id, user.name.clone())),
-                None,
-                Some(&ctx.client_name),
-                Some(username),
-                "account disabled",
-            )
-            .await;
-            return Err(CoreError::Forbidden("the account is disabled".into()));
-        }
+        self.refuse_if_disabled(&user, &ctx.client_name).await?;
         if self.cfg.lockout.is_some() {
             self.store.clear_login_failures(user.id).await?;
         }
-        self.open_session(Arc::new(user), ctx).await
+        self.open_session_as(Arc::new(user), ctx, None).await
+    }
+
+    /// Opens a session for a user whom an outside mechanism vouched for (a Kerberos
+    /// principal, an RSA-signed JWT, an app acting on the user's behalf): the same rules as
+    /// a password login apply (the user exists, is enabled and not locked out; all audited),
+    /// only the password check is someone else's.
+    pub async fn login_vouched(
+        &self,
+        username: &str,
+        vouched_by: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
+        let Some(user) = self.store.get_user_by_name(username).await? else {
+            tracing::info!(user = %username, client = %ctx.client_name, by = vouched_by, "login failed: no such user");
+            self.audit_raw(
+                AuditKind::LoginFailed,
+                None,
+                None,
+                Some(&ctx.client_name),
+                Some(username),
+                &format!("{vouched_by} vouched for a name that is no user here"),
+            )
+            .await;
+            return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
+        };
+        self.admit_vouched(Arc::new(user), ctx, None).await
+    }
+
+    /// The checks of `login_vouched` for a user already loaded, then the session.
+    pub(super) async fn admit_vouched(
+        &self,
+        user: Arc<User>,
+        ctx: LoginContext,
+        actor: Option<String>,
+    ) -> CoreResult<LoginOutcome> {
+        self.refuse_if_locked(&user, &ctx.client_name).await?;
+        self.refuse_if_disabled(&user, &ctx.client_name).await?;
+        self.open_session_as(user, ctx, actor).await
+    }
+
+    async fn refuse_if_disabled(&self, user: &User, client: &str) -> CoreResult<()> {
+        if user.enabled {
+            return Ok(());
+        }
+        self.audit_raw(
+            AuditKind::LoginFailed,
+            Some((user.id, user.name.clone())),
+            None,
+            Some(client),
+            Some(&user.name),
+            "account disabled",
+        )
+        .await;
+        Err(CoreError::Forbidden("the account is disabled".into()))
     }
 
     /// While an account is locked, every login is refused, whatever the password.
-    async fn refuse_if_locked(&self, user: &User, ctx: &LoginContext) -> CoreResult<()> {
+    async fn refuse_if_locked(&self, user: &User, client: &str) -> CoreResult<()> {
         if self.cfg.lockout.is_none() {
             return Ok(());
         }
@@ -154,7 +205,7 @@ impl Core {
                     AuditKind::LoginFailed,
                     Some((user.id, user.name.clone())),
                     None,
-                    Some(&ctx.client_name),
+                    Some(client),
                     Some(&user.name),
                     "account locked",
                 )
@@ -202,17 +253,9 @@ impl Core {
         Ok(())
     }
 
-    /// Opens a session for a user whose identity a dialect has already established.
-    pub async fn open_session(
-        &self,
-        user: Arc<User>,
-        ctx: LoginContext,
-    ) -> CoreResult<LoginOutcome> {
-        self.open_session_as(user, ctx, None).await
-    }
-
-    /// The same, recording the app acting on the user's behalf.
-    pub(super) async fn open_session_as(
+    /// Opens a session for a user already admitted, recording the app acting on the
+    /// user's behalf, if any. The new token goes into the hot cache at once.
+    async fn open_session_as(
         &self,
         user: Arc<User>,
         ctx: LoginContext,
@@ -258,10 +301,25 @@ impl Core {
         )
         .await;
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
+        let hash = token.hash();
+        let privileges = Arc::new(self.privileges_of(&user));
+        let entry = Arc::new(CachedAuth::new(
+            hash,
+            Credential::Session(session.clone()),
+            user,
+            privileges,
+        ));
+        self.cache
+            .insert_if_current(Arc::clone(&entry), self.cache.epoch());
         Ok(LoginOutcome {
             token,
             session,
-            user,
+            principal: Principal {
+                user: Arc::clone(&entry.user),
+                privileges: Arc::clone(&entry.privileges),
+                credential: entry.current(),
+                token: hash,
+            },
         })
     }
 

@@ -1,15 +1,15 @@
 //! Users' RSA keys and extension apps.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use sessiond_api as api;
 use sessiond_core::model::{App, UserPublicKey};
 use sessiond_core::service::AppSpec;
 
-use super::error::{NativeError, NativeResult};
-use super::extract::{ApiJson, Caller};
-use crate::app::AppState;
+use super::{Native, NativeError, NativeResult};
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::state::AppState;
 
 fn key_view(k: &UserPublicKey) -> api::KeyView {
     api::KeyView {
@@ -39,9 +39,9 @@ fn user_id(s: &str) -> NativeResult<i64> {
 
 pub async fn add_key(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<api::KeyRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
+    ApiJson(req, _): ApiJson<api::KeyRequest, Native>,
 ) -> NativeResult<(StatusCode, Json<api::KeyView>)> {
     let key = s
         .core
@@ -52,8 +52,8 @@ pub async fn add_key(
 
 pub async fn list_keys(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::KeyList>> {
     let keys = s.core.list_user_keys(&p, user_id(&id)?).await?;
     Ok(Json(api::KeyList {
@@ -63,8 +63,8 @@ pub async fn list_keys(
 
 pub async fn delete_key(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path((id, key)): Path<(String, String)>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath((id, key), _): ApiPath<(String, String), Native>,
 ) -> NativeResult<StatusCode> {
     s.core.delete_user_key(&p, user_id(&id)?, &key).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -82,8 +82,8 @@ fn spec(r: api::AppRequest) -> AppSpec {
 
 pub async fn create_app(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(req): ApiJson<api::AppRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiJson(req, _): ApiJson<api::AppRequest, Native>,
 ) -> NativeResult<(StatusCode, Json<api::AppView>)> {
     let app_id = req
         .app_id
@@ -95,7 +95,7 @@ pub async fn create_app(
 
 pub async fn list_apps(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::AppList>> {
     let apps = s.core.list_apps(&p).await?;
     Ok(Json(api::AppList {
@@ -105,17 +105,17 @@ pub async fn list_apps(
 
 pub async fn get_app(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(app_id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(app_id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::AppView>> {
     Ok(Json(app_view(&s.core.get_app(&p, &app_id).await?)))
 }
 
 pub async fn modify_app(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(app_id): Path<String>,
-    ApiJson(req): ApiJson<api::AppRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(app_id, _): ApiPath<String, Native>,
+    ApiJson(req, _): ApiJson<api::AppRequest, Native>,
 ) -> NativeResult<Json<api::AppView>> {
     if req.app_id.as_deref().is_some_and(|id| id != app_id) {
         return Err(NativeError::bad_request("app_id cannot be changed"));
@@ -127,8 +127,8 @@ pub async fn modify_app(
 
 pub async fn delete_app(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(app_id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(app_id, _): ApiPath<String, Native>,
 ) -> NativeResult<StatusCode> {
     s.core.delete_app(&p, &app_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -8,15 +8,15 @@ use sessiond_api as api;
 use sessiond_core::model::{console_type, AuthMethod};
 use sessiond_core::LoginContext;
 
-use super::convert;
-use super::error::NativeResult;
-use super::extract::{ApiJson, Caller, ClientInfo};
-use crate::app::AppState;
+use super::{Native, NativeResult};
+use crate::extract::{ApiJson, Caller, ClientInfo};
+use crate::state::AppState;
+use crate::views;
 
 pub async fn login(
     State(s): State<AppState>,
     client: ClientInfo,
-    ApiJson(req): ApiJson<api::LoginRequest>,
+    ApiJson(req, _): ApiJson<api::LoginRequest, Native>,
 ) -> NativeResult<Json<api::LoginResponse>> {
     let from_cli = client
         .user_agent
@@ -47,13 +47,13 @@ pub async fn login(
 
 pub async fn whoami(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::WhoAmI>> {
     Ok(Json(api::WhoAmI {
-        user: convert::user(&p.user),
+        user: views::user(&p.user),
         session: p.session().map(|sess| {
-            convert::with_pam_name(
-                convert::session(sess, &p.user.name, s.core.now(), &sess.id),
+            views::with_pam_name(
+                views::session(sess, &p.user.name, s.core.now(), &sess.id),
                 &s.cfg.pam.domain,
             )
         }),
@@ -62,14 +62,17 @@ pub async fn whoami(
     }))
 }
 
-pub async fn logout(State(s): State<AppState>, Caller(p): Caller) -> NativeResult<StatusCode> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+) -> NativeResult<StatusCode> {
     s.core.logout(&p).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn revoke_others(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::RevokeOthersResponse>> {
     let revoked = s.core.revoke_other_sessions(&p).await?;
     Ok(Json(api::RevokeOthersResponse { revoked }))
@@ -84,8 +87,8 @@ pub struct PasswordChange {
 
 pub async fn change_password(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(req): ApiJson<PasswordChange>,
+    Caller(p, ..): Caller<Native>,
+    ApiJson(req, _): ApiJson<PasswordChange, Native>,
 ) -> NativeResult<StatusCode> {
     s.core
         .change_own_password(&p, &req.old_password, &req.new_password)

@@ -1,27 +1,52 @@
 //! The native API: sessiond's own JSON interface under `/api/v1`.
 
 mod apps;
-pub mod convert;
+mod convert;
 pub mod error;
-pub mod extract;
 mod identity;
 mod sessions;
 mod users;
 
-use axum::routing::{get, post, put};
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-use crate::app::AppState;
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::extract::bearer;
+use crate::problem::Problem;
+use crate::state::{AppState, ServerConfig};
+
+/// sessiond's own API: `Authorization: Bearer`, errors as `{"error":{"code","message"}}`.
+pub struct Native;
+
+pub type NativeError = Failure<Native>;
+pub type NativeResult<T> = Result<T, NativeError>;
+
+impl Dialect for Native {
+    const NAME: &'static str = "native";
+    const CLIENT_TYPE: &'static str = "API";
+    type Detail = ();
+
+    fn mounts(_: &ServerConfig) -> Vec<Mount> {
+        vec![Mount::new(sessiond_api::PREFIX, routes())]
+    }
+
+    fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, NativeError> {
+        bearer(&parts.headers)
+    }
+
+    fn render(problem: &Problem, _: &()) -> Response {
+        error::render(problem)
+    }
+}
 
 /// The table of contents of the native API.
-pub fn router() -> Router<AppState> {
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", post(identity::login))
         .route("/session", get(identity::whoami).delete(identity::logout))
-        .route(
-            "/session/others",
-            axum::routing::delete(identity::revoke_others),
-        )
+        .route("/session/others", delete(identity::revoke_others))
         .route("/session/password", post(identity::change_password))
         .route("/sessions", get(sessions::list))
         .route(
@@ -36,10 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/roles", put(users::set_roles))
         .route("/users/{id}/groups", get(users::groups_of))
         .route("/users/{id}/keys", get(apps::list_keys).post(apps::add_key))
-        .route(
-            "/users/{id}/keys/{key}",
-            axum::routing::delete(apps::delete_key),
-        )
+        .route("/users/{id}/keys/{key}", delete(apps::delete_key))
         .route("/apps", get(apps::list_apps).post(apps::create_app))
         .route(
             "/apps/{app_id}",
@@ -65,7 +87,4 @@ pub fn router() -> Router<AppState> {
             put(users::add_member).delete(users::remove_member),
         )
         .route("/audit", get(sessions::audit))
-        .merge(crate::dialects::netsession::router())
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -1,6 +1,6 @@
 //! Session listing and revocation, and the audit log.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use sessiond_api as api;
@@ -9,10 +9,11 @@ use sessiond_core::{Core, Principal, Privilege};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::convert;
-use super::error::{NativeError, NativeResult};
-use super::extract::{ApiQuery, Caller};
-use crate::app::AppState;
+use super::{Native, NativeError, NativeResult};
+use crate::extract::{ApiPath, ApiQuery, Caller};
+use crate::problem::Kind;
+use crate::state::AppState;
+use crate::views;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -31,20 +32,15 @@ pub(super) async fn resolve_user(core: &Core, s: &str) -> NativeResult<UserId> {
     core.find_user_by_name(s)
         .await?
         .map(|u| u.id)
-        .ok_or_else(|| {
-            NativeError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                format!("no user named {s:?}"),
-            )
-        })
+        .ok_or_else(|| NativeError::new(Kind::NotFound, format!("no user named {s:?}")))
 }
 
 /// Without `PRIVILEGE_SESSION_READ` and without a `user` filter, a caller sees their own
 /// sessions; asking for someone else's without the privilege is 403.
 pub async fn list(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    Caller(p, ..): Caller<Native>,
+    ApiQuery(q, _): ApiQuery<ListQuery, Native>,
 ) -> NativeResult<Json<api::SessionList>> {
     let state = match q.state.as_deref() {
         None => SessionState::Active,
@@ -85,8 +81,8 @@ async fn render(
         .iter()
         .map(|x| {
             let name = names.get(&x.user_id).map(String::as_str).unwrap_or("");
-            convert::with_pam_name(
-                convert::session(x, name, now, p.session_id().unwrap_or("")),
+            views::with_pam_name(
+                views::session(x, name, now, p.session_id().unwrap_or("")),
                 domain,
             )
         })
@@ -95,8 +91,8 @@ async fn render(
 
 pub async fn show(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::SessionView>> {
     let session = s.core.get_session(&p, &id).await?;
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
@@ -104,8 +100,8 @@ pub async fn show(
 
 pub async fn revoke(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::SessionView>> {
     let session = s.core.revoke_session(&p, &id).await?;
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
@@ -121,8 +117,8 @@ pub struct AuditQuery {
 
 pub async fn audit(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    Caller(p, ..): Caller<Native>,
+    ApiQuery(q, _): ApiQuery<AuditQuery, Native>,
 ) -> NativeResult<Json<api::AuditList>> {
     let kind = q
         .kind
@@ -154,6 +150,6 @@ pub async fn audit(
     };
     let events = s.core.list_audit(&p, &filter).await?;
     Ok(Json(api::AuditList {
-        events: events.iter().map(convert::audit).collect(),
+        events: events.iter().map(views::audit).collect(),
     }))
 }

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use sessiond_api as api;
@@ -10,9 +10,11 @@ use sessiond_core::model::{GroupId, UserId};
 use sessiond_core::{Privilege, PrivilegeSet};
 
 use super::convert;
-use super::error::{NativeError, NativeResult};
-use super::extract::{ApiJson, Caller};
-use crate::app::AppState;
+use super::{Native, NativeError, NativeResult};
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::problem::Kind;
+use crate::state::AppState;
+use crate::views;
 
 fn user_id(s: &str) -> NativeResult<UserId> {
     s.parse()
@@ -26,49 +28,49 @@ fn group_id(s: &str) -> NativeResult<GroupId> {
 
 pub async fn list(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::UserList>> {
     let users = s.core.list_users(&p).await?;
     Ok(Json(api::UserList {
-        users: users.iter().map(convert::user).collect(),
+        users: users.iter().map(views::user).collect(),
     }))
 }
 
 pub async fn create(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(f): ApiJson<api::UserFields>,
+    Caller(p, ..): Caller<Native>,
+    ApiJson(f, _): ApiJson<api::UserFields, Native>,
 ) -> NativeResult<(StatusCode, Json<api::UserView>)> {
     let user = s.core.create_user(&p, convert::create_user(f)?).await?;
-    Ok((StatusCode::CREATED, Json(convert::user(&user))))
+    Ok((StatusCode::CREATED, Json(views::user(&user))))
 }
 
 pub async fn show(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::UserView>> {
     let user = s.core.get_user(&p, user_id(&id)?).await?;
-    Ok(Json(convert::user(&user)))
+    Ok(Json(views::user(&user)))
 }
 
 pub async fn modify(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    ApiJson(f): ApiJson<api::UserFields>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
+    ApiJson(f, _): ApiJson<api::UserFields, Native>,
 ) -> NativeResult<Json<api::UserView>> {
     let user = s
         .core
         .update_user(&p, user_id(&id)?, convert::user_changes(f)?)
         .await?;
-    Ok(Json(convert::user(&user)))
+    Ok(Json(views::user(&user)))
 }
 
 pub async fn remove(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<StatusCode> {
     s.core.delete_user(&p, user_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -76,41 +78,41 @@ pub async fn remove(
 
 pub async fn set_roles(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    ApiJson(roles): ApiJson<Vec<String>>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
+    ApiJson(roles, _): ApiJson<Vec<String>, Native>,
 ) -> NativeResult<Json<api::UserView>> {
     let user = s.core.set_user_roles(&p, user_id(&id)?, roles).await?;
-    Ok(Json(convert::user(&user)))
+    Ok(Json(views::user(&user)))
 }
 
 pub async fn groups_of(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::GroupList>> {
     let groups = s.core.user_groups(&p, user_id(&id)?).await?;
     Ok(Json(api::GroupList {
-        groups: groups.iter().map(|g| convert::group(g, None)).collect(),
+        groups: groups.iter().map(|g| views::group(g, None)).collect(),
     }))
 }
 
 pub async fn list_roles(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::RoleList>> {
     let roles = s.core.list_roles(&p).await?;
     Ok(Json(api::RoleList {
-        roles: roles.iter().map(convert::role).collect(),
+        roles: roles.iter().map(views::role).collect(),
     }))
 }
 
 pub async fn show_role(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(name, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::RoleView>> {
-    Ok(Json(convert::role(&s.core.get_role(&p, &name).await?)))
+    Ok(Json(views::role(&s.core.get_role(&p, &name).await?)))
 }
 
 fn privileges(names: &[String]) -> NativeResult<PrivilegeSet> {
@@ -122,13 +124,13 @@ fn privileges(names: &[String]) -> NativeResult<PrivilegeSet> {
 
 pub async fn create_role(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(r): ApiJson<api::RoleRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiJson(r, _): ApiJson<api::RoleRequest, Native>,
 ) -> NativeResult<(StatusCode, Json<api::RoleView>)> {
     let privs = privileges(&r.privileges)?;
     if s.core.get_role(&p, &r.name).await.is_ok() {
         return Err(NativeError::new(
-            StatusCode::CONFLICT,
+            Kind::Conflict,
             format!(
                 "a role named {:?} exists; use PUT /api/v1/roles/{{name}} to change it",
                 r.name
@@ -136,14 +138,14 @@ pub async fn create_role(
         ));
     }
     let role = s.core.put_role(&p, &r.name, &r.description, privs).await?;
-    Ok((StatusCode::CREATED, Json(convert::role(&role))))
+    Ok((StatusCode::CREATED, Json(views::role(&role))))
 }
 
 pub async fn replace_role(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
-    ApiJson(r): ApiJson<api::RoleRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(name, _): ApiPath<String, Native>,
+    ApiJson(r, _): ApiJson<api::RoleRequest, Native>,
 ) -> NativeResult<Json<api::RoleView>> {
     if r.name != name {
         return Err(NativeError::bad_request(
@@ -152,20 +154,20 @@ pub async fn replace_role(
     }
     let privs = privileges(&r.privileges)?;
     let role = s.core.put_role(&p, &name, &r.description, privs).await?;
-    Ok(Json(convert::role(&role)))
+    Ok(Json(views::role(&role)))
 }
 
 pub async fn delete_role(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(name, _): ApiPath<String, Native>,
 ) -> NativeResult<StatusCode> {
     s.core.delete_role(&p, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The privilege vocabulary; any signed-in caller may read it.
-pub async fn list_privileges(Caller(_): Caller) -> Json<Vec<api::PrivilegeView>> {
+pub async fn list_privileges(Caller(_, ..): Caller<Native>) -> Json<Vec<api::PrivilegeView>> {
     Json(
         Privilege::all()
             .map(|p| api::PrivilegeView {
@@ -178,39 +180,39 @@ pub async fn list_privileges(Caller(_): Caller) -> Json<Vec<api::PrivilegeView>>
 
 pub async fn list_groups(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Native>,
 ) -> NativeResult<Json<api::GroupList>> {
     let groups = s.core.list_groups(&p).await?;
     Ok(Json(api::GroupList {
-        groups: groups.iter().map(|g| convert::group(g, None)).collect(),
+        groups: groups.iter().map(|g| views::group(g, None)).collect(),
     }))
 }
 
 pub async fn create_group(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(g): ApiJson<api::GroupRequest>,
+    Caller(p, ..): Caller<Native>,
+    ApiJson(g, _): ApiJson<api::GroupRequest, Native>,
 ) -> NativeResult<(StatusCode, Json<api::GroupView>)> {
     let group = s.core.create_group(&p, &g.name).await?;
     Ok((
         StatusCode::CREATED,
-        Json(convert::group(&group, Some(vec![]))),
+        Json(views::group(&group, Some(vec![]))),
     ))
 }
 
 pub async fn show_group(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<Json<api::GroupView>> {
     let (g, members) = s.core.get_group(&p, group_id(&id)?).await?;
-    Ok(Json(convert::group(&g, Some(members))))
+    Ok(Json(views::group(&g, Some(members))))
 }
 
 pub async fn delete_group(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
 ) -> NativeResult<StatusCode> {
     s.core.delete_group(&p, group_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -218,8 +220,8 @@ pub async fn delete_group(
 
 pub async fn add_member(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path((group, user)): Path<(String, String)>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath((group, user), _): ApiPath<(String, String), Native>,
 ) -> NativeResult<StatusCode> {
     s.core
         .add_group_member(&p, group_id(&group)?, user_id(&user)?)
@@ -229,8 +231,8 @@ pub async fn add_member(
 
 pub async fn remove_member(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path((group, user)): Path<(String, String)>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath((group, user), _): ApiPath<(String, String), Native>,
 ) -> NativeResult<StatusCode> {
     s.core
         .remove_group_member(&p, group_id(&group)?, user_id(&user)?)

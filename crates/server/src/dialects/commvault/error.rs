@@ -1,79 +1,27 @@
 //! Commvault's error shape, in the format the request's `Accept` asks for:
 //! JSON `{"errorCode","errorMessage"}` or XML `<CVGui_GenericResp errorCode=".." errorMessage=".."/>`.
 //!
-//! Handlers and rejections produce a JSON error carrying a `ErrorMark`; the `negotiate`
-//! middleware, which knows the request's `Accept`, rewrites it as XML when asked.
+//! Every failure renders as JSON carrying an `ErrorMark`; the `negotiate` middleware, which
+//! knows the request's `Accept`, rewrites it as XML when asked.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use sessiond_core::CoreError;
 
 use super::wire::Format;
-use crate::extract::DialectError;
-
-#[derive(Debug)]
-pub struct CommvaultError {
-    pub status: StatusCode,
-    pub code: i32,
-    pub message: String,
-}
+use crate::problem::{Kind, Problem};
 
 /// Error codes (Commvault leaves them to the server): 1 authentication, 2 bad input or not
 /// found, 5 access denied, 3 the server's own trouble.
-impl CommvaultError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let code = match status {
-            StatusCode::UNAUTHORIZED => 1,
-            StatusCode::FORBIDDEN => 5,
-            s if s.is_server_error() => 3,
-            _ => 2,
-        };
-        CommvaultError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-}
-
-impl From<CoreError> for CommvaultError {
-    fn from(e: CoreError) -> Self {
-        let status = match &e {
-            CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            CoreError::MissingPrivilege(_) | CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-            CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-            CoreError::Conflict(_) => StatusCode::CONFLICT,
-            CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
-            CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let message = match &e {
-            CoreError::MissingPrivilege(p) => format!("Access denied: missing privilege {p}"),
-            CoreError::Unavailable(_) => {
-                tracing::warn!(error = %e, "store unavailable");
-                "the session store is unavailable; try again shortly".into()
-            }
-            CoreError::Internal(_) => {
-                tracing::error!(error = %e, "internal error");
-                "internal error".into()
-            }
-            _ => e.to_string(),
-        };
-        CommvaultError::new(status, message)
-    }
-}
-
-impl DialectError for CommvaultError {
-    fn rejection(status: StatusCode, message: String) -> Self {
-        CommvaultError::new(status, message)
+fn code(kind: Kind) -> i32 {
+    match kind {
+        Kind::Unauthorized => 1,
+        Kind::Forbidden => 5,
+        Kind::Unavailable | Kind::Internal => 3,
+        _ => 2,
     }
 }
 
@@ -101,22 +49,23 @@ struct ErrorMark {
     message: String,
 }
 
-impl IntoResponse for CommvaultError {
-    fn into_response(self) -> Response {
-        let mut resp = (
-            self.status,
-            Json(JsonBody {
-                code: self.code,
-                message: &self.message,
-            }),
-        )
-            .into_response();
-        resp.extensions_mut().insert(ErrorMark {
-            code: self.code,
-            message: self.message,
-        });
-        resp
-    }
+/// JSON, marked so that `negotiate` can render it as XML when asked.
+pub fn render(p: &Problem) -> Response {
+    let code = code(p.kind);
+    let message = match p.privilege {
+        Some(privilege) => format!("Access denied: missing privilege {privilege}"),
+        None => p.message.clone(),
+    };
+    let mut resp = (
+        p.status(),
+        Json(JsonBody {
+            code,
+            message: &message,
+        }),
+    )
+        .into_response();
+    resp.extensions_mut().insert(ErrorMark { code, message });
+    resp
 }
 
 /// Renders error responses as XML when the request's `Accept` asks for XML.
@@ -135,25 +84,6 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
         message: &mark.message,
     };
     super::wire::xml_response(status, &body)
-}
-
-pub type CvResult<T> = Result<T, CommvaultError>;
-
-pub async fn not_found(uri: axum::extract::OriginalUri) -> CommvaultError {
-    CommvaultError::new(
-        StatusCode::NOT_FOUND,
-        format!("no such web service: {}", uri.0.path()),
-    )
-}
-
-pub async fn method_not_allowed(
-    method: axum::http::Method,
-    uri: axum::extract::OriginalUri,
-) -> CommvaultError {
-    CommvaultError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}", uri.0.path()),
-    )
 }
 
 /// A plain-text 200, as Commvault answers Logout.

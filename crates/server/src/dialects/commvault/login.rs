@@ -4,19 +4,19 @@
 //! 2xx answer. That is the one exception to "401 means who are you?" in this dialect.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use sessiond_core::model::{console_type, AuthMethod};
-use sessiond_core::{AuthFailure, CoreError, LoginContext};
+use sessiond_core::model::AuthMethod;
+use sessiond_core::{AuthFailure, CoreError};
 
-use super::error::{text, CommvaultError, CvResult};
+use super::error::text;
 use super::wire::{respond, Format};
-use super::{strip_scheme, ApiJson, Caller};
-use crate::app::AppState;
-use crate::extract::ClientInfo;
+use super::{strip_scheme, Commvault, CommvaultError, CvResult};
+use crate::dialect::Dialect;
+use crate::extract::{ApiBody, ApiJson, Caller, ClientInfo, Presented};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LoginRequest {
@@ -81,7 +81,7 @@ fn refused(message: String, locked_secs: Option<i64>) -> Response {
 pub async fn login(
     State(s): State<AppState>,
     client: ClientInfo,
-    ApiJson(req): ApiJson<LoginRequest>,
+    ApiJson(req, _): ApiJson<LoginRequest, Commvault>,
 ) -> CvResult<Response> {
     let password = base64::engine::general_purpose::STANDARD
         .decode(req.password.trim())
@@ -90,19 +90,13 @@ pub async fn login(
     let Some(password) = password else {
         return Ok(refused("Invalid username or password".into(), None));
     };
-    let ctx = LoginContext {
-        client_name: client.address,
-        client_type: client.user_agent.unwrap_or_else(|| "Commvault API".into()),
-        console_type: console_type::WEB_CONSOLE,
-        transport: Some("HTTPS".into()),
-        auth_method: AuthMethod::Password,
-    };
+    let ctx = client.login_context(Commvault::CLIENT_TYPE, AuthMethod::Password);
     match s.core.login(&req.username, &password, ctx).await {
         Ok(out) => Ok(Json(LoginOk {
-            user_name: out.user.name.clone(),
+            user_name: out.user().name.clone(),
             token: format!("QSDK {}", out.token.expose()),
-            alias_name: out.user.id.to_string(),
-            user_guid: user_guid(out.user.id),
+            alias_name: out.user().id.to_string(),
+            user_guid: user_guid(out.user().id),
             login_attempts: 0,
             remaining_lock_time: 0,
             is_account_locked: false,
@@ -110,7 +104,7 @@ pub async fn login(
             provider_type: 1,
             ccn: 0,
             capability: 0,
-            smtp_address: out.user.profile.email.clone().unwrap_or_default(),
+            smtp_address: out.user().profile.email.clone().unwrap_or_default(),
             err_list: [],
         })
         .into_response()),
@@ -126,7 +120,10 @@ pub async fn login(
 }
 
 /// Ends the caller's session; it stays in the history with its `logoutTime`.
-pub async fn logout(State(s): State<AppState>, Caller(p): Caller) -> CvResult<Response> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Commvault>,
+) -> CvResult<Response> {
     s.core.logout(&p).await?;
     Ok(text("User logged out"))
 }
@@ -157,7 +154,7 @@ struct UserRefXml {
     user_id: i64,
 }
 
-pub async fn whoami(Caller(p): Caller, format: Format) -> Response {
+pub async fn whoami(Caller(p, ..): Caller<Commvault>, format: Format) -> Response {
     respond(
         format,
         &WhoAmIJson {
@@ -197,19 +194,14 @@ struct RenewRefused {
 /// session answers 200 with `error`, which the SDK reports as "log in again".
 pub async fn renew(
     State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    Presented(header_token, _): Presented<Commvault>,
+    ApiBody(body, _): ApiBody<Commvault>,
 ) -> CvResult<Response> {
     let token = serde_json::from_slice::<RenewRequest>(&body)
         .ok()
         .and_then(|b| b.session_id)
-        .or_else(|| {
-            headers
-                .get("authtoken")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| CommvaultError::new(StatusCode::UNAUTHORIZED, "no Authtoken to renew"))?;
+        .or(header_token)
+        .ok_or_else(|| CommvaultError::unauthorized("no Authtoken to renew"))?;
     let principal = match s.core.authenticate(strip_scheme(&token)).await {
         Ok(p) => p,
         Err(CoreError::Unauthenticated(_)) => {

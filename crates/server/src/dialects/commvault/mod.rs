@@ -3,7 +3,7 @@
 //! (`/commandcenter/api` and `/webconsole/api` by default); paths are matched without regard
 //! to case or a trailing slash, as Commvault's web server does (`normalize_path`).
 
-pub mod error;
+mod error;
 mod login;
 mod sessions;
 mod users;
@@ -11,18 +11,57 @@ pub mod wire;
 
 use axum::http::request::Parts;
 use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use sessiond_core::Principal;
 
-use crate::app::AppState;
-use crate::extract::{dialect_body_extractors, DialectError};
-use error::CommvaultError;
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::extract::bearer;
+use crate::problem::Problem;
+use crate::state::{AppState, ServerConfig};
 
-dialect_body_extractors!(CommvaultError);
+/// Commvault's web services: the `Authtoken` header, errors as `errorCode`/`errorMessage`
+/// in JSON or XML as `Accept` asks.
+pub struct Commvault;
 
-/// The routes under one root, in lower case (see `normalize_path`).
-pub fn router() -> Router<AppState> {
+pub type CommvaultError = Failure<Commvault>;
+pub type CvResult<T> = Result<T, CommvaultError>;
+
+impl Dialect for Commvault {
+    const NAME: &'static str = "commvault";
+    const CLIENT_TYPE: &'static str = "Commvault API";
+    type Detail = ();
+
+    fn mounts(cfg: &ServerConfig) -> Vec<Mount> {
+        cfg.commvault_roots
+            .iter()
+            .map(|root| Mount::new(root.clone(), routes()))
+            .collect()
+    }
+
+    /// `Authtoken: QSDK <t>`, `Authtoken: Bearer <t>` or `Authtoken: <t>`; some Commvault
+    /// clients send `Authorization: Bearer` instead.
+    fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, CommvaultError> {
+        let Some(v) = parts.headers.get("authtoken") else {
+            return bearer(&parts.headers);
+        };
+        let v = v
+            .to_str()
+            .map_err(|_| CommvaultError::unauthorized("the Authtoken header is not valid text"))?;
+        Ok(Some(Credential::Token(strip_scheme(v).to_owned())))
+    }
+
+    fn render(problem: &Problem, _: &()) -> Response {
+        error::render(problem)
+    }
+
+    fn wrap(routes: Router<AppState>, _: &AppState) -> Router<AppState> {
+        routes.layer(axum::middleware::from_fn(error::negotiate))
+    }
+}
+
+/// The calls under one root, in lower case (see `normalize_path`).
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(users::probe))
         .route("/login", post(login::login))
@@ -36,9 +75,6 @@ pub fn router() -> Router<AppState> {
         .route("/user/{id}", get(users::old_user))
         .route("/user/{id}/security", get(users::security))
         .route("/session", get(sessions::list))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn(error::negotiate))
 }
 
 /// Rewrites a path under one of `roots` to lower case without a trailing slash, so that
@@ -106,20 +142,6 @@ where
     }
 }
 
-/// The token of `Authtoken: QSDK <t>`, `Authtoken: Bearer <t>` or `Authtoken: <t>`.
-fn authtoken(parts: &Parts) -> Result<Option<String>, CommvaultError> {
-    let Some(v) = parts.headers.get("authtoken") else {
-        return Ok(None);
-    };
-    let v = v.to_str().map_err(|_| {
-        CommvaultError::rejection(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "the Authtoken header is not valid text".into(),
-        )
-    })?;
-    Ok(Some(strip_scheme(v).to_owned()))
-}
-
 pub fn strip_scheme(v: &str) -> &str {
     let v = v.trim();
     for scheme in ["QSDK ", "Bearer "] {
@@ -128,27 +150,6 @@ pub fn strip_scheme(v: &str) -> &str {
         }
     }
     v
-}
-
-/// The principal behind the `Authtoken` header (any dialect's token).
-pub struct Caller(pub Principal);
-
-impl axum::extract::FromRequestParts<AppState> for Caller {
-    type Rejection = CommvaultError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = match authtoken(parts)? {
-            Some(t) => t,
-            // Tolerate `Authorization: Bearer` too, as some Commvault clients send it.
-            None => crate::extract::bearer_token::<CommvaultError>(parts)?
-                .map(str::to_owned)
-                .ok_or_else(crate::extract::missing_credentials::<CommvaultError>)?,
-        };
-        Ok(Caller(state.core.authenticate(&token).await?))
-    }
 }
 
 /// `ONLY-ACTIVE-SESSIONS: true` (any case) restricts a listing to active sessions.

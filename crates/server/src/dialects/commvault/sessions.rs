@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use sessiond_core::model::{Session, SessionFilter, SessionState, User};
 use sessiond_core::service::UserKey;
 
-use super::error::{CommvaultError, CvResult};
 use super::wire::{respond, Format};
-use super::{only_active, ApiQuery, Caller};
-use crate::app::AppState;
+use super::{only_active, Commvault};
+use super::{CommvaultError, CvResult};
+use crate::extract::{ApiQuery, Caller};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,10 +131,10 @@ fn xml_session(s: &Session, u: &User) -> XmlSession {
 /// `ONLY-ACTIVE-SESSIONS: true` leaves the ended ones out.
 pub async fn list(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Commvault>,
     headers: HeaderMap,
     format: Format,
-    ApiQuery(q): ApiQuery<SessionQuery>,
+    ApiQuery(q, _): ApiQuery<SessionQuery, Commvault>,
 ) -> CvResult<Response> {
     let raw = q.user_id.unwrap_or_default();
     if raw.trim().is_empty() {
@@ -143,12 +144,11 @@ pub async fn list(
         .trim()
         .parse()
         .map_err(|_| CommvaultError::bad_request(format!("userId {raw:?} is not a number")))?;
-    let user = s.core.find_user(&UserKey::Id(id)).await?.ok_or_else(|| {
-        CommvaultError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            format!("no user with id {id}"),
-        )
-    })?;
+    let user = s
+        .core
+        .find_user(&UserKey::Id(id))
+        .await?
+        .ok_or_else(|| CommvaultError::not_found(format!("no user with id {id}")))?;
     let filter = SessionFilter {
         user_id: Some(id),
         state: if only_active(&headers) {

@@ -1,17 +1,18 @@
 //! Users as `cvpysdk` reads them (`v4/user`, `v4/user/{id}`, `User/{id}/Security`), the
 //! older `User` endpoints, the root probe and `CommServ`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sessiond_core::model::{User, UserId};
 use sessiond_core::{Principal, Privilege};
 
-use super::error::{CommvaultError, CvResult};
 use super::login::user_guid;
-use super::Caller;
-use crate::app::AppState;
+use super::Commvault;
+use super::{CommvaultError, CvResult};
+use crate::extract::{ApiPath, Caller};
+use crate::state::AppState;
 
 /// `GET <root>/`: the SDK's probe; it looks only at the 200.
 pub async fn probe() -> Json<Value> {
@@ -67,7 +68,10 @@ impl From<&User> for V4User {
     }
 }
 
-pub async fn v4_users(State(s): State<AppState>, Caller(p): Caller) -> CvResult<Json<Value>> {
+pub async fn v4_users(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Commvault>,
+) -> CvResult<Json<Value>> {
     let users: Vec<V4User> = visible_users(&s, &p)
         .await?
         .iter()
@@ -79,8 +83,8 @@ pub async fn v4_users(State(s): State<AppState>, Caller(p): Caller) -> CvResult<
 /// One user, never `{}` (the SDK rejects an empty object).
 pub async fn v4_user(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Commvault>,
+    ApiPath(id, _): ApiPath<String, Commvault>,
 ) -> CvResult<Json<Value>> {
     let u = s.core.get_user(&p, user_id(&id)?).await?;
     let groups = s.core.user_groups(&p, u.id).await.unwrap_or_default();
@@ -104,8 +108,8 @@ pub async fn v4_user(
 /// Security associations: none (roles are sessiond's, not Commvault's).
 pub async fn security(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Commvault>,
+    ApiPath(id, _): ApiPath<String, Commvault>,
 ) -> CvResult<Json<Value>> {
     s.core.get_user(&p, user_id(&id)?).await?;
     Ok(Json(json!({ "associations": [] })))
@@ -121,7 +125,10 @@ fn old_user_json(u: &User) -> Value {
 }
 
 /// `GET <root>/User`, for SDKs older than 11.44.
-pub async fn old_users(State(s): State<AppState>, Caller(p): Caller) -> CvResult<Json<Value>> {
+pub async fn old_users(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Commvault>,
+) -> CvResult<Json<Value>> {
     let users: Vec<Value> = visible_users(&s, &p)
         .await?
         .iter()
@@ -132,15 +139,15 @@ pub async fn old_users(State(s): State<AppState>, Caller(p): Caller) -> CvResult
 
 pub async fn old_user(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Commvault>,
+    ApiPath(id, _): ApiPath<String, Commvault>,
 ) -> CvResult<Json<Value>> {
     let u = s.core.get_user(&p, user_id(&id)?).await?;
     Ok(Json(json!({ "users": [old_user_json(&u)] })))
 }
 
 /// What the SDK reads when a CommServ property is asked for.
-pub async fn commserv(State(s): State<AppState>, Caller(_): Caller) -> Json<Value> {
+pub async fn commserv(State(s): State<AppState>, Caller(_, ..): Caller<Commvault>) -> Json<Value> {
     let host = &s.core.config().server_name;
     Json(json!({
         "commcell": {"commCellName": host, "commCellId": 2, "csGUID": user_guid(0)},

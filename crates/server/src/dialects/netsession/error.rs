@@ -2,13 +2,13 @@
 //! `{"status": 2312, "name": "NERR_ClientNameNotFound", "message": "..."}` with an HTTP status
 //! that fits.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use sessiond_core::CoreError;
 
-use crate::extract::DialectError;
+use super::NetSession;
+use crate::dialect::Failure;
+use crate::problem::{Kind, Problem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WinStatus {
@@ -17,6 +17,8 @@ pub enum WinStatus {
     InvalidParameter,
     InvalidLevel,
     MoreData,
+    NotSupported,
+    Timeout,
     NotFound,
     ServerUnavailable,
     InternalError,
@@ -33,6 +35,8 @@ impl WinStatus {
             WinStatus::InvalidParameter => 87,
             WinStatus::InvalidLevel => 124,
             WinStatus::MoreData => 234,
+            WinStatus::NotSupported => 50,
+            WinStatus::Timeout => 1460,
             WinStatus::NotFound => 1168,
             WinStatus::ServerUnavailable => 1722,
             WinStatus::InternalError => 1359,
@@ -49,6 +53,8 @@ impl WinStatus {
             WinStatus::InvalidParameter => "ERROR_INVALID_PARAMETER",
             WinStatus::InvalidLevel => "ERROR_INVALID_LEVEL",
             WinStatus::MoreData => "ERROR_MORE_DATA",
+            WinStatus::NotSupported => "ERROR_NOT_SUPPORTED",
+            WinStatus::Timeout => "ERROR_TIMEOUT",
             WinStatus::NotFound => "ERROR_NOT_FOUND",
             WinStatus::ServerUnavailable => "RPC_S_SERVER_UNAVAILABLE",
             WinStatus::InternalError => "ERROR_INTERNAL_ERROR",
@@ -59,44 +65,45 @@ impl WinStatus {
     }
 }
 
-#[derive(Debug)]
-pub struct NetError {
-    pub http: StatusCode,
-    pub status: WinStatus,
-    pub message: String,
-}
-
-impl NetError {
-    pub fn new(http: StatusCode, status: WinStatus, message: impl Into<String>) -> Self {
-        NetError {
-            http,
-            status,
-            message: message.into(),
-        }
+impl Failure<NetSession> {
+    /// A failure with the Windows status Windows gives it.
+    pub fn win(kind: Kind, status: WinStatus, message: impl Into<String>) -> Self {
+        Self::new(kind, message).with(Some(status))
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            WinStatus::InvalidParameter,
-            message,
-        )
+        Self::win(Kind::BadRequest, WinStatus::InvalidParameter, message)
     }
 
     pub fn user_not_found(user: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
+        Self::win(
+            Kind::NotFound,
             WinStatus::UserNotFound,
             format!("The user name {user} could not be found."),
         )
     }
 
     pub fn client_not_found(client: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
+        Self::win(
+            Kind::NotFound,
             WinStatus::ClientNameNotFound,
             format!("A session does not exist with the computer name {client}."),
         )
+    }
+}
+
+/// The status of a failure that names none: the nearest Windows has.
+fn status_of(kind: Kind) -> WinStatus {
+    match kind {
+        Kind::Unauthorized | Kind::Forbidden => WinStatus::AccessDenied,
+        Kind::NotFound => WinStatus::NotFound,
+        Kind::MethodNotAllowed => WinStatus::NotSupported,
+        Kind::RequestTimeout => WinStatus::Timeout,
+        Kind::BadRequest | Kind::Conflict | Kind::PayloadTooLarge | Kind::UnsupportedMediaType => {
+            WinStatus::InvalidParameter
+        }
+        Kind::Unavailable => WinStatus::ServerUnavailable,
+        Kind::Internal => WinStatus::InternalError,
     }
 }
 
@@ -107,64 +114,15 @@ struct Body<'a> {
     message: &'a str,
 }
 
-impl From<CoreError> for NetError {
-    fn from(e: CoreError) -> Self {
-        let (http, status) = match &e {
-            CoreError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, WinStatus::AccessDenied),
-            CoreError::MissingPrivilege(_) | CoreError::Forbidden(_) => {
-                (StatusCode::FORBIDDEN, WinStatus::AccessDenied)
-            }
-            CoreError::NotFound(_) => (StatusCode::NOT_FOUND, WinStatus::NotFound),
-            CoreError::Conflict(_) => (StatusCode::CONFLICT, WinStatus::InvalidParameter),
-            CoreError::Invalid(_) => (StatusCode::BAD_REQUEST, WinStatus::InvalidParameter),
-            CoreError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                WinStatus::ServerUnavailable,
-            ),
-            CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, WinStatus::InternalError),
-        };
-        let message = match &e {
-            CoreError::Unavailable(_) => {
-                tracing::warn!(error = %e, "store unavailable");
-                "the session store is unavailable; try again shortly".into()
-            }
-            CoreError::Internal(_) => {
-                tracing::error!(error = %e, "internal error");
-                "internal error".into()
-            }
-            _ => e.to_string(),
-        };
-        NetError {
-            http,
-            status,
-            message,
-        }
-    }
+pub fn render(p: &Problem, status: &Option<WinStatus>) -> Response {
+    let status = status.unwrap_or_else(|| status_of(p.kind));
+    (
+        p.status(),
+        Json(Body {
+            status: status.code(),
+            name: status.name(),
+            message: &p.message,
+        }),
+    )
+        .into_response()
 }
-
-impl DialectError for NetError {
-    fn rejection(http: StatusCode, message: String) -> Self {
-        let status = if http == StatusCode::UNAUTHORIZED {
-            WinStatus::AccessDenied
-        } else {
-            WinStatus::InvalidParameter
-        };
-        NetError::new(http, status, message)
-    }
-}
-
-impl IntoResponse for NetError {
-    fn into_response(self) -> Response {
-        (
-            self.http,
-            Json(Body {
-                status: self.status.code(),
-                name: self.status.name(),
-                message: &self.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-pub type NetResult<T> = Result<T, NetError>;

@@ -1,6 +1,7 @@
 //! Network sessions (seed 004, Windows `NetSessionGetInfo`, with `NetSessionEnum` and
-//! `NetSessionDel`) over a fleet of servers, in the native API: servers report their client
-//! sessions, and the three calls answer with Windows' levels, filters, paging and statuses.
+//! `NetSessionDel`) over a fleet of servers, beside the native API (`/api/v1/net` and
+//! `/api/v1/servers`): servers report their client sessions, and the three calls answer
+//! with Windows' levels, filters, paging and statuses.
 
 mod error;
 mod levels;
@@ -9,7 +10,8 @@ mod report;
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -18,23 +20,50 @@ use sessiond_core::model::{Session, UserId};
 use sessiond_core::service::computer_name;
 use sessiond_core::{Core, Principal};
 
-use crate::app::AppState;
-use crate::extract::dialect_extractors;
-pub use error::{NetError, NetResult, WinStatus};
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::extract::{bearer, ApiQuery, Caller};
+use crate::problem::{Kind, Problem};
+use crate::state::{AppState, ServerConfig};
+pub use error::WinStatus;
 use levels::{entry_size, info, is_detailed, LEVELS};
 
-dialect_extractors!(NetError);
+/// Windows' network-session calls over HTTP: `Authorization: Bearer`, errors as
+/// `{"status","name","message"}` with the Windows status.
+pub struct NetSession;
 
-/// Mounted inside the native API (`/api/v1`).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/servers/{server}/sessions", post(report::report))
-        .route(
-            "/servers/{server}/sessions/{id}",
-            patch(report::update).delete(report::close),
-        )
-        .route("/net/session", get(get_info))
-        .route("/net/sessions", get(enumerate).delete(delete))
+pub type NetError = Failure<NetSession>;
+pub type NetResult<T> = Result<T, NetError>;
+
+impl Dialect for NetSession {
+    const NAME: &'static str = "netsession";
+    const CLIENT_TYPE: &'static str = "API";
+    /// The Windows status, when the failure has a more precise one than its kind's.
+    type Detail = Option<WinStatus>;
+
+    fn mounts(_: &ServerConfig) -> Vec<Mount> {
+        let net = Router::new()
+            .route("/session", get(get_info))
+            .route("/sessions", get(enumerate).delete(delete));
+        let servers = Router::new()
+            .route("/{server}/sessions", post(report::report))
+            .route(
+                "/{server}/sessions/{id}",
+                patch(report::update).delete(report::close),
+            );
+        let api = sessiond_api::PREFIX;
+        vec![
+            Mount::new(format!("{api}/net"), net),
+            Mount::new(format!("{api}/servers"), servers),
+        ]
+    }
+
+    fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, NetError> {
+        bearer(&parts.headers)
+    }
+
+    fn render(problem: &Problem, status: &Option<WinStatus>) -> Response {
+        error::render(problem, status)
+    }
 }
 
 /// `server` absent: this one. Malformed (400) or unknown (404): `NERR_InvalidComputer`.
@@ -43,15 +72,15 @@ async fn resolve_server(core: &Core, server: Option<&str>) -> NetResult<String> 
         return Ok(core.server_name().to_owned());
     };
     let name = computer_name(raw).ok_or_else(|| {
-        NetError::new(
-            StatusCode::BAD_REQUEST,
+        NetError::win(
+            Kind::BadRequest,
             WinStatus::InvalidComputer,
             format!("The computer name {raw} is not valid."),
         )
     })?;
     if !core.server_exists(&name).await? {
-        return Err(NetError::new(
-            StatusCode::NOT_FOUND,
+        return Err(NetError::win(
+            Kind::NotFound,
             WinStatus::InvalidComputer,
             format!("The computer name {raw} names no known server."),
         ));
@@ -65,8 +94,8 @@ fn parse_level(level: Option<&str>) -> NetResult<u32> {
         .ok()
         .filter(|l| LEVELS.contains(l))
         .ok_or_else(|| {
-            NetError::new(
-                StatusCode::BAD_REQUEST,
+            NetError::win(
+                Kind::BadRequest,
                 WinStatus::InvalidLevel,
                 format!("The level {raw} is not valid; use 0, 1, 2, 10 or 502."),
             )
@@ -76,8 +105,8 @@ fn parse_level(level: Option<&str>) -> NetResult<u32> {
 async fn check_level(core: &Core, p: &Principal, level: u32) -> NetResult<()> {
     if is_detailed(level) {
         core.require_server_operator(p).await.map_err(|_| {
-            NetError::new(
-                StatusCode::FORBIDDEN,
+            NetError::win(
+                Kind::Forbidden,
                 WinStatus::AccessDenied,
                 format!("Level {level} needs membership in Administrators or Server Operators."),
             )
@@ -144,8 +173,8 @@ async fn matching(
 /// `NetSessionGetInfo`: `client` and `user` are both required.
 pub async fn get_info(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<Query>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiQuery(q, _): ApiQuery<Query, NetSession>,
 ) -> NetResult<Json<Value>> {
     let server = resolve_server(&s.core, q.server.as_deref()).await?;
     let level = parse_level(q.level.as_deref())?;
@@ -167,8 +196,8 @@ pub async fn get_info(
 /// `NetSessionEnum`, with `prefmaxlen` (bytes; -1 or absent for all) and a resume handle.
 pub async fn enumerate(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<Query>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiQuery(q, _): ApiQuery<Query, NetSession>,
 ) -> NetResult<Json<Value>> {
     let server = resolve_server(&s.core, q.server.as_deref()).await?;
     let level = parse_level(q.level.as_deref())?;
@@ -220,8 +249,8 @@ pub async fn enumerate(
 /// `NetSessionDel`: every session matching `client`, `user` or both.
 pub async fn delete(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<Query>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiQuery(q, _): ApiQuery<Query, NetSession>,
 ) -> NetResult<Json<Value>> {
     let server = resolve_server(&s.core, q.server.as_deref()).await?;
     let client = q.client.as_deref().filter(|c| !c.is_empty());
@@ -232,8 +261,8 @@ pub async fn delete(
         ));
     }
     s.core.require_server_operator(&p).await.map_err(|_| {
-        NetError::new(
-            StatusCode::FORBIDDEN,
+        NetError::win(
+            Kind::Forbidden,
             WinStatus::AccessDenied,
             "Closing sessions needs Administrators or Server Operators.",
         )

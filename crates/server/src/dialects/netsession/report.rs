@@ -1,6 +1,6 @@
 //! Reporting: other servers tell sessiond about their client sessions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,10 +10,10 @@ use sessiond_core::service::Report;
 use sessiond_core::store::ReportedChange;
 use sessiond_core::{Core, CoreError};
 
-use super::error::{NetError, NetResult};
-use super::{ApiJson, Caller};
-use crate::app::AppState;
-use crate::native::convert;
+use super::{NetError, NetResult, NetSession};
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::state::AppState;
+use crate::views;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,16 +50,16 @@ pub struct UpdateRequest {
 async fn view(core: &Core, s: &Session) -> NetResult<Json<SessionView>> {
     let names = core.user_names(&[s.user_id]).await?;
     let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
-    Ok(Json(convert::session(s, name, core.now(), "")))
+    Ok(Json(views::session(s, name, core.now(), "")))
 }
 
 /// `POST /api/v1/servers/{server}/sessions` → 201 with the session; an unknown user is
 /// `NERR_UserNotFound`.
 pub async fn report(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(server): Path<String>,
-    ApiJson(r): ApiJson<ReportRequest>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiPath(server, _): ApiPath<String, NetSession>,
+    ApiJson(r, _): ApiJson<ReportRequest, NetSession>,
 ) -> NetResult<(StatusCode, Json<SessionView>)> {
     let username = r.username.clone();
     let report = Report {
@@ -86,9 +86,9 @@ pub async fn report(
 /// `PATCH .../sessions/{id}`: changes what is given and records activity now.
 pub async fn update(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path((server, id)): Path<(String, String)>,
-    ApiJson(r): ApiJson<UpdateRequest>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiPath((server, id), _): ApiPath<(String, String), NetSession>,
+    ApiJson(r, _): ApiJson<UpdateRequest, NetSession>,
 ) -> NetResult<Json<SessionView>> {
     let change = ReportedChange {
         num_opens: r.num_opens,
@@ -103,8 +103,8 @@ pub async fn update(
 /// `DELETE .../sessions/{id}`: the server closed it ("closed by server").
 pub async fn close(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path((server, id)): Path<(String, String)>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiPath((server, id), _): ApiPath<(String, String), NetSession>,
 ) -> NetResult<Json<SessionView>> {
     let session = s.core.close_reported(&p, &server, &id).await?;
     view(&s.core, &session).await

@@ -6,27 +6,120 @@
 mod error;
 mod handler;
 
-use axum::http::{header, HeaderValue, Method};
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use base64::Engine as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::{AppState, PamConfig};
-pub use error::PamError;
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::extract::{authorization, basic};
+use crate::problem::Problem;
+use crate::state::{AppState, PamConfig, ServerConfig};
 
 /// The session cookie that spares later requests a new ticket.
 pub const COOKIE: &str = "sessiond_pam";
 
-pub fn router(cfg: &PamConfig) -> Router<AppState> {
-    let router = Router::new()
-        .route("/sessioninfo", get(handler::session_info))
-        .route("/sessioninfo/", get(handler::session_info))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed);
-    match cors(cfg) {
-        Some(layer) => router.layer(layer),
-        None => router,
+/// MIM PAM's REST API.
+pub struct Pam;
+
+pub type PamError = Failure<Pam>;
+
+impl Dialect for Pam {
+    const NAME: &'static str = "pam";
+    const CLIENT_TYPE: &'static str = "PAM REST client";
+    type Detail = ();
+
+    fn mounts(_: &ServerConfig) -> Vec<Mount> {
+        let routes = Router::new()
+            .route("/sessioninfo", get(handler::session_info))
+            .route("/sessioninfo/", get(handler::session_info));
+        vec![Mount::new("/api/session", routes)]
     }
+
+    /// `Authorization` (Negotiate, Basic when enabled, Bearer), else the session cookie.
+    fn credential(parts: &Parts, cfg: &ServerConfig) -> Result<Option<Credential>, PamError> {
+        match authorization::<Pam>(&parts.headers)? {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Ok(Some(Credential::Token(token.to_owned())))
+            }
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("negotiate") => {
+                base64::engine::general_purpose::STANDARD
+                    .decode(token)
+                    .map(|t| Some(Credential::Negotiate(t)))
+                    .map_err(|_| PamError::unauthorized("The Negotiate token is not base64."))
+            }
+            Some((scheme, creds)) if scheme.eq_ignore_ascii_case("basic") => {
+                if !cfg.pam.basic {
+                    return Err(PamError::unauthorized(
+                        "Basic authentication is not enabled.",
+                    ));
+                }
+                basic::<Pam>(creds).map(Some)
+            }
+            Some(_) => Err(PamError::unauthorized("Unsupported authorization scheme.")),
+            None => Ok(cookie_token(&parts.headers).map(Credential::Token)),
+        }
+    }
+
+    fn render(problem: &Problem, _: &()) -> Response {
+        error::render(problem)
+    }
+
+    fn wrap(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+        let challenges = challenges(state);
+        let routes = routes.layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let challenges = challenges.clone();
+                async move { offer_challenges(next.run(req).await, &challenges) }
+            },
+        ));
+        match cors(&state.cfg.pam) {
+            Some(layer) => routes.layer(layer),
+            None => routes,
+        }
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The challenges every 401 offers: the schemes this server accepts here.
+fn challenges(s: &AppState) -> Vec<HeaderValue> {
+    let mut c = vec![];
+    if s.negotiate.is_some() {
+        c.push(HeaderValue::from_static("Negotiate"));
+    }
+    if s.cfg.pam.basic {
+        c.push(HeaderValue::from_static(
+            "Basic realm=\"sessiond\", charset=\"UTF-8\"",
+        ));
+    }
+    c.push(HeaderValue::from_static("Bearer realm=\"sessiond\""));
+    c
+}
+
+fn offer_challenges(mut resp: Response, challenges: &[HeaderValue]) -> Response {
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        let headers = resp.headers_mut();
+        headers.remove(header::WWW_AUTHENTICATE);
+        for c in challenges {
+            headers.append(header::WWW_AUTHENTICATE, c.clone());
+        }
+    }
+    resp
 }
 
 /// CORS as PAM's REST API documents it: configured origins, optionally with credentials.

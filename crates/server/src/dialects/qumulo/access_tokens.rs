@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 use sessiond_core::model::{AccessToken, AccessTokenFilter, UserId};
@@ -12,10 +12,11 @@ use sessiond_core::Core;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::error::{QResult, QumuloError};
 use super::identity::{self, IdentityIn, IdentityOut};
-use super::{ApiJson, ApiQuery, Caller};
-use crate::app::AppState;
+use super::Qumulo;
+use super::{QResult, QumuloError};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct Meta {
@@ -86,8 +87,8 @@ pub struct Created {
 
 pub async fn create(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(req): ApiJson<CreateRequest>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiJson(req, _): ApiJson<CreateRequest, Qumulo>,
 ) -> QResult<Json<Created>> {
     let user = resolve(&s.core, &req.user).await?;
     let expiration = req.expiration_time.as_deref().map(parse_time).transpose()?;
@@ -120,8 +121,8 @@ pub struct Page {
 /// the limit (`qq` follows it as it is); `null` on the last page.
 pub async fn list(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiQuery(q, _): ApiQuery<ListQuery, Qumulo>,
 ) -> QResult<Json<Page>> {
     let user_id = match q.user.as_deref() {
         Some(u) => Some(resolve(&s.core, &identity::parse(u)?).await?),
@@ -162,8 +163,8 @@ pub async fn list(
 
 pub async fn get(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiPath(id, _): ApiPath<String, Qumulo>,
 ) -> QResult<Json<Meta>> {
     let t = s.core.get_access_token(&p, &id).await?;
     Ok(Json(metas(&s.core, &[t]).await?.remove(0)))
@@ -184,9 +185,9 @@ pub struct ModifyRequest {
 
 pub async fn modify(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<ModifyRequest>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiPath(id, _): ApiPath<String, Qumulo>,
+    ApiJson(req, _): ApiJson<ModifyRequest, Qumulo>,
 ) -> QResult<Json<Meta>> {
     let expiration = match req.expiration_time {
         None => None,
@@ -203,8 +204,8 @@ pub async fn modify(
 /// 200 with an empty body, as Qumulo answers.
 pub async fn delete(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiPath(id, _): ApiPath<String, Qumulo>,
 ) -> QResult<()> {
     s.core.delete_access_token(&p, &id).await?;
     Ok(())

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sessiond_core::model::{Group, User};
 use sessiond_core::service::UserKey;
 
-use super::error::QumuloError;
+use super::QumuloError;
 
 /// An identity as it appears in a request: any subset of the fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

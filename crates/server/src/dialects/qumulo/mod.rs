@@ -2,23 +2,49 @@
 //! CLI (`qumulo-api`). Paths match exactly as `qq` spells them, trailing slashes included.
 
 mod access_tokens;
-pub mod error;
+mod error;
 pub mod identity;
 mod session;
 mod smb;
 mod users;
 
+use axum::http::request::Parts;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::app::AppState;
-use crate::extract::dialect_extractors;
-use error::QumuloError;
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::extract::bearer;
+use crate::problem::Problem;
+use crate::state::{AppState, ServerConfig};
 
-dialect_extractors!(QumuloError);
+/// Qumulo's REST API: `Authorization: Bearer`, errors as
+/// `{"module","error_class","description",...}`.
+pub struct Qumulo;
 
-/// Qumulo's API, mounted at `/v1`.
-pub fn router() -> Router<AppState> {
+pub type QumuloError = Failure<Qumulo>;
+pub type QResult<T> = Result<T, QumuloError>;
+
+impl Dialect for Qumulo {
+    const NAME: &'static str = "qumulo";
+    const CLIENT_TYPE: &'static str = "Qumulo API";
+    type Detail = ();
+
+    fn mounts(_: &ServerConfig) -> Vec<Mount> {
+        vec![Mount::new("/v1", routes())]
+    }
+
+    fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, QumuloError> {
+        bearer(&parts.headers)
+    }
+
+    fn render(problem: &Problem, _: &()) -> Response {
+        error::render(problem)
+    }
+}
+
+/// Qumulo's calls, relative to `/v1`.
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/session/login", post(session::login))
         .route("/session/who-am-i", get(session::who_am_i))
@@ -41,6 +67,4 @@ pub fn router() -> Router<AppState> {
         )
         .route("/smb/sessions/", get(smb::list))
         .route("/smb/sessions/close", post(smb::close))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sessiond_core::model::{console_type, AuthMethod};
-use sessiond_core::LoginContext;
+use sessiond_core::model::AuthMethod;
 
-use super::error::QResult;
-use super::{ApiJson, Caller};
-use crate::app::AppState;
-use crate::extract::ClientInfo;
+use super::QResult;
+use super::Qumulo;
+use crate::dialect::Dialect;
+use crate::extract::{ApiJson, Caller, ClientInfo};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LoginRequest {
@@ -27,15 +27,9 @@ pub struct LoginResponse {
 pub async fn login(
     State(s): State<AppState>,
     client: ClientInfo,
-    ApiJson(req): ApiJson<LoginRequest>,
+    ApiJson(req, _): ApiJson<LoginRequest, Qumulo>,
 ) -> QResult<Json<LoginResponse>> {
-    let ctx = LoginContext {
-        client_name: client.address,
-        client_type: client.user_agent.unwrap_or_else(|| "Qumulo API".into()),
-        console_type: console_type::WEB_CONSOLE,
-        transport: Some("HTTPS".into()),
-        auth_method: AuthMethod::Password,
-    };
+    let ctx = client.login_context(Qumulo::CLIENT_TYPE, AuthMethod::Password);
     let out = s.core.login(&req.username, &req.password, ctx).await?;
     Ok(Json(LoginResponse {
         bearer_token: out.token.expose().to_owned(),
@@ -58,7 +52,7 @@ pub struct WhoAmI {
     access_token_id: Option<String>,
 }
 
-pub async fn who_am_i(Caller(p): Caller) -> Json<WhoAmI> {
+pub async fn who_am_i(Caller(p, ..): Caller<Qumulo>) -> Json<WhoAmI> {
     let u = &p.user;
     Json(WhoAmI {
         id: u.id.to_string(),
@@ -80,7 +74,7 @@ pub async fn who_am_i(Caller(p): Caller) -> Json<WhoAmI> {
 }
 
 /// The caller's role names; every signed-in principal may ask.
-pub async fn roles(Caller(p): Caller) -> Json<Vec<String>> {
+pub async fn roles(Caller(p, ..): Caller<Qumulo>) -> Json<Vec<String>> {
     Json(p.user.roles.clone())
 }
 
@@ -93,8 +87,8 @@ pub struct ChangePassword {
 /// Always the caller's own password; a wrong old password is 401.
 pub async fn change_password(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(req): ApiJson<ChangePassword>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiJson(req, _): ApiJson<ChangePassword, Qumulo>,
 ) -> QResult<()> {
     s.core
         .change_own_password(&p, &req.old_password, &req.new_password)

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use sessiond_core::model::{Session, UserId};
 use sessiond_core::service::UserKey;
 
-use super::error::{QResult, QumuloError};
 use super::identity::{self, IdentityOut};
-use super::{ApiJson, ApiQuery, Caller};
-use crate::app::AppState;
+use super::Qumulo;
+use super::{QResult, QumuloError};
+use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -59,8 +60,8 @@ fn nanos(d: time::Duration) -> Nanos {
 /// Keyset paging by `location` (the session id); `paging.next` repeats the filter and limit.
 pub async fn list(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiQuery(q, _): ApiQuery<ListQuery, Qumulo>,
 ) -> QResult<Json<Page>> {
     let mut sessions = s.core.network_sessions(&p).await?;
     if let Some(ident) = q.identity.as_deref() {
@@ -137,8 +138,8 @@ pub struct CloseError {
 
 pub async fn close(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(items): ApiJson<Vec<CloseItem>>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiJson(items, _): ApiJson<Vec<CloseItem>, Qumulo>,
 ) -> QResult<Json<Vec<CloseError>>> {
     if items.len() > 1000 {
         return Err(QumuloError::bad_request(

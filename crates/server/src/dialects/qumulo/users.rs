@@ -1,16 +1,17 @@
 //! `/v1/users/`, `/v1/groups/`, `/v1/identity/expand`: what `qq who_am_i`,
 //! `auth_list_users`, `auth_list_user` and `auth_list_groups` read.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sessiond_core::model::{Group, User, UserId};
 use sessiond_core::Privilege;
 
-use super::error::{QResult, QumuloError};
 use super::identity::{group_sid, IdentityIn, IdentityOut};
-use super::{ApiJson, Caller};
-use crate::app::AppState;
+use super::Qumulo;
+use super::{QResult, QumuloError};
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::state::AppState;
 
 /// Qumulo's `api_user`.
 #[derive(Serialize)]
@@ -65,7 +66,7 @@ fn user_id(s: &str) -> QResult<UserId> {
 
 pub async fn list_users(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Qumulo>,
 ) -> QResult<Json<Vec<ApiUser>>> {
     let users = s.core.list_users(&p).await?;
     Ok(Json(users.iter().map(ApiUser::from).collect()))
@@ -73,8 +74,8 @@ pub async fn list_users(
 
 pub async fn get_user(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiPath(id, _): ApiPath<String, Qumulo>,
 ) -> QResult<Json<ApiUser>> {
     s.core.require(&p, Privilege::LOCAL_USER_READ).await?;
     let user = s.core.get_user(&p, user_id(&id)?).await?;
@@ -85,8 +86,8 @@ pub async fn get_user(
 /// as "not allowed to see related info" and carries on.
 pub async fn user_groups(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiPath(id, _): ApiPath<String, Qumulo>,
 ) -> QResult<Json<Vec<ApiGroup>>> {
     s.core.require(&p, Privilege::LOCAL_USER_READ).await?;
     let id = user_id(&id)?;
@@ -97,7 +98,7 @@ pub async fn user_groups(
 
 pub async fn list_groups(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Caller(p, ..): Caller<Qumulo>,
 ) -> QResult<Json<Vec<ApiGroup>>> {
     let groups = s.core.list_groups(&p).await?;
     Ok(Json(groups.iter().map(ApiGroup::from).collect()))
@@ -123,8 +124,8 @@ pub struct Expanded {
 /// `PRIVILEGE_IDENTITY_READ`.
 pub async fn expand(
     State(s): State<AppState>,
-    Caller(p): Caller,
-    ApiJson(req): ApiJson<ExpandRequest>,
+    Caller(p, ..): Caller<Qumulo>,
+    ApiJson(req, _): ApiJson<ExpandRequest, Qumulo>,
 ) -> QResult<Json<Expanded>> {
     s.core.require(&p, Privilege::IDENTITY_READ).await?;
     let key = req.id.user_key()?;

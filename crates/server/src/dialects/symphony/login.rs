@@ -1,19 +1,17 @@
 //! Pubkey logins: bots (`/login`, `/relay`), apps, and OBO sessions for users.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sessiond_core::model::{console_type, AuthMethod};
+use sessiond_core::model::AuthMethod;
 use sessiond_core::service::UserKey;
 use sessiond_core::{AuthFailure, CoreError, LoginContext};
 
-use super::error::{SyResult, SymphonyError};
-use super::session_token;
-use crate::app::AppState;
-use crate::extract::ClientInfo;
+use super::{SyResult, Symphony, SymphonyError};
+use crate::dialect::Dialect;
+use crate::extract::{ApiBody, ApiPath, ClientInfo, Presented};
+use crate::state::AppState;
 
 /// Symphony's `Token`. The BDK reads only `token`.
 #[derive(Serialize)]
@@ -35,25 +33,19 @@ fn jwt_of(body: &Bytes) -> SyResult<String> {
         .map_err(|_| SymphonyError::from(CoreError::Unauthenticated(AuthFailure::BadCredentials)))
 }
 
-fn context(client: ClientInfo) -> LoginContext {
-    LoginContext {
-        client_name: client.address,
-        client_type: client.user_agent.unwrap_or_else(|| "Symphony API".into()),
-        console_type: console_type::WEB_CONSOLE,
-        transport: Some("HTTPS".into()),
-        auth_method: AuthMethod::RsaKey,
-    }
+fn context(client: &ClientInfo) -> LoginContext {
+    client.login_context(Symphony::CLIENT_TYPE, AuthMethod::RsaKey)
 }
 
 /// A bot's session: `POST /login/pubkey/authenticate`.
 pub async fn bot(
     State(s): State<AppState>,
     client: ClientInfo,
-    body: Bytes,
+    ApiBody(body, _): ApiBody<Symphony>,
 ) -> SyResult<Json<TokenResponse>> {
     let out = s
         .core
-        .login_with_jwt(&jwt_of(&body)?, context(client))
+        .login_with_jwt(&jwt_of(&body)?, context(&client))
         .await?;
     Ok(Json(TokenResponse {
         token: out.token.expose().to_owned(),
@@ -66,9 +58,9 @@ pub async fn bot(
 pub async fn key_manager(
     State(s): State<AppState>,
     client: ClientInfo,
-    body: Bytes,
+    ApiBody(body, _): ApiBody<Symphony>,
 ) -> SyResult<Json<TokenResponse>> {
-    s.core.check_jwt(&jwt_of(&body)?, &context(client)).await?;
+    s.core.check_jwt(&jwt_of(&body)?, &context(&client)).await?;
     let token = sessiond_core::secret::Token::generate()?;
     Ok(Json(TokenResponse {
         token: token.expose().to_owned(),
@@ -80,7 +72,7 @@ pub async fn key_manager(
 pub async fn app(
     State(s): State<AppState>,
     client: ClientInfo,
-    body: Bytes,
+    ApiBody(body, _): ApiBody<Symphony>,
 ) -> SyResult<Json<TokenResponse>> {
     let (_, token) = s.core.app_login(&jwt_of(&body)?, &client.address).await?;
     Ok(Json(TokenResponse {
@@ -89,30 +81,18 @@ pub async fn app(
     }))
 }
 
-/// The app session token of an OBO user call (`sessionToken` header, no body).
-pub struct AppToken(String);
-
-impl axum::extract::FromRequestParts<AppState> for AppToken {
-    type Rejection = SymphonyError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        session_token(parts)?
-            .map(|t| AppToken(t.to_owned()))
-            .ok_or_else(|| {
-                SymphonyError::new(StatusCode::UNAUTHORIZED, "no sessionToken was given")
-            })
-    }
-}
-
+/// The app's session token comes in the `sessionToken` header, with no body.
 async fn obo(
     s: &AppState,
-    app: AppToken,
+    app: Presented<Symphony>,
     client: ClientInfo,
     target: UserKey,
 ) -> SyResult<Json<TokenResponse>> {
-    let mut ctx = context(client);
-    ctx.auth_method = AuthMethod::OnBehalfOf;
-    let out = s.core.obo_login(&app.0, &target, ctx).await?;
+    let app_token = app
+        .0
+        .ok_or_else(|| SymphonyError::unauthorized("no sessionToken was given"))?;
+    let ctx = client.login_context(Symphony::CLIENT_TYPE, AuthMethod::OnBehalfOf);
+    let out = s.core.obo_login(&app_token, &target, ctx).await?;
     Ok(Json(TokenResponse {
         token: out.token.expose().to_owned(),
         name: "sessionToken",
@@ -122,22 +102,22 @@ async fn obo(
 /// `POST /login/pubkey/app/user/{uid}/authenticate`.
 pub async fn obo_by_id(
     State(s): State<AppState>,
-    app: AppToken,
+    app: Presented<Symphony>,
     client: ClientInfo,
-    Path(uid): Path<String>,
+    ApiPath(uid, _): ApiPath<String, Symphony>,
 ) -> SyResult<Json<TokenResponse>> {
-    let id = uid.parse().map_err(|_| {
-        SymphonyError::new(StatusCode::BAD_REQUEST, format!("{uid:?} is not a user id"))
-    })?;
+    let id = uid
+        .parse()
+        .map_err(|_| SymphonyError::bad_request(format!("{uid:?} is not a user id")))?;
     obo(&s, app, client, UserKey::Id(id)).await
 }
 
 /// `POST /login/pubkey/app/username/{username}/authenticate` (the path segment is decoded).
 pub async fn obo_by_name(
     State(s): State<AppState>,
-    app: AppToken,
+    app: Presented<Symphony>,
     client: ClientInfo,
-    Path(username): Path<String>,
+    ApiPath(username, _): ApiPath<String, Symphony>,
 ) -> SyResult<Json<TokenResponse>> {
     obo(&s, app, client, UserKey::Name(username)).await
 }

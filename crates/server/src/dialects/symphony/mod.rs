@@ -11,59 +11,65 @@ mod login;
 mod session_info;
 
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::app::AppState;
-use crate::extract::DialectError;
-pub use error::SymphonyError;
+use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::problem::Problem;
+use crate::state::ServerConfig;
 
-pub fn login_router() -> Router<AppState> {
-    Router::new()
-        .route("/pubkey/authenticate", post(login::bot))
-        .route("/pubkey/app/authenticate", post(login::app))
-        .route(
-            "/pubkey/app/user/{uid}/authenticate",
-            post(login::obo_by_id),
-        )
-        .route(
-            "/pubkey/app/username/{username}/authenticate",
-            post(login::obo_by_name),
-        )
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-}
+/// Symphony's pod, login and relay APIs: the `sessionToken` header, errors as
+/// `{"code","message"}`.
+pub struct Symphony;
 
-pub fn relay_router() -> Router<AppState> {
-    Router::new()
-        .route("/pubkey/authenticate", post(login::key_manager))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-}
+pub type SymphonyError = Failure<Symphony>;
+pub type SyResult<T> = Result<T, SymphonyError>;
 
-pub fn pod_router() -> Router<AppState> {
-    Router::new()
-        .route("/v2/sessioninfo", get(session_info::session_info))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-}
+/// The longest `sessionToken` read; longer ones are refused before any look-up.
+const MAX_TOKEN: usize = 512;
 
-/// The `sessionToken` header: absent is `None`; present but unusable text is 400.
-fn session_token(parts: &Parts) -> Result<Option<&str>, SymphonyError> {
-    let Some(v) = parts.headers.get("sessiontoken") else {
-        return Ok(None);
-    };
-    let t = v
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 512 && !t.contains(char::is_whitespace))
-        .ok_or_else(|| {
-            SymphonyError::rejection(
-                StatusCode::BAD_REQUEST,
-                "the sessionToken header is malformed".into(),
+impl Dialect for Symphony {
+    const NAME: &'static str = "symphony";
+    const CLIENT_TYPE: &'static str = "Symphony API";
+    type Detail = ();
+
+    fn mounts(_: &ServerConfig) -> Vec<Mount> {
+        let login = Router::new()
+            .route("/pubkey/authenticate", post(login::bot))
+            .route("/pubkey/app/authenticate", post(login::app))
+            .route(
+                "/pubkey/app/user/{uid}/authenticate",
+                post(login::obo_by_id),
             )
-        })?;
-    Ok(Some(t))
+            .route(
+                "/pubkey/app/username/{username}/authenticate",
+                post(login::obo_by_name),
+            );
+        let relay = Router::new().route("/pubkey/authenticate", post(login::key_manager));
+        let pod = Router::new().route("/v2/sessioninfo", get(session_info::session_info));
+        vec![
+            Mount::new("/login", login),
+            Mount::new("/relay", relay),
+            Mount::new("/pod", pod),
+        ]
+    }
+
+    /// The `sessionToken` header, which carries a session token of any dialect (or, on
+    /// the OBO logins, an app's session token).
+    fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, SymphonyError> {
+        let Some(v) = parts.headers.get("sessiontoken") else {
+            return Ok(None);
+        };
+        v.to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN && !t.contains(char::is_whitespace))
+            .map(|t| Some(Credential::Token(t.to_owned())))
+            .ok_or_else(|| SymphonyError::unauthorized("the sessionToken header is malformed"))
+    }
+
+    fn render(problem: &Problem, _: &()) -> Response {
+        error::render(problem)
+    }
 }

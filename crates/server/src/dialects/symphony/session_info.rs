@@ -1,8 +1,6 @@
 //! `GET /pod/v2/sessioninfo`: the session's user as Symphony's `UserV2`.
 
 use axum::extract::State;
-use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,28 +8,11 @@ use sessiond_core::model::User;
 use sessiond_core::service::{
     GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTENDED_USER_INFO,
 };
-use sessiond_core::{Principal, Privilege};
+use sessiond_core::Privilege;
 
-use super::error::{SyResult, SymphonyError};
-use super::session_token;
-use crate::app::AppState;
-
-/// The principal behind the `sessionToken` header (any dialect's session token).
-pub struct SessionCaller(pub Principal);
-
-impl axum::extract::FromRequestParts<AppState> for SessionCaller {
-    type Rejection = SymphonyError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = session_token(parts)?.ok_or_else(|| {
-            SymphonyError::new(StatusCode::UNAUTHORIZED, "no sessionToken was given")
-        })?;
-        Ok(SessionCaller(state.core.authenticate(token).await?))
-    }
-}
+use super::{SyResult, Symphony, SymphonyError};
+use crate::extract::Caller;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct Avatar {
@@ -123,7 +104,7 @@ pub fn user_v2(u: &User, extended: bool) -> UserV2 {
 /// privileges decide them.
 pub async fn session_info(
     State(s): State<AppState>,
-    SessionCaller(p): SessionCaller,
+    Caller(p, ..): Caller<Symphony>,
 ) -> SyResult<Json<UserV2>> {
     let extended = match p.session().and_then(|x| x.actor.as_deref()) {
         Some(app_id) => {
@@ -133,16 +114,12 @@ pub async fn session_info(
                 .await?
                 .filter(|a| a.enabled)
                 .ok_or_else(|| {
-                    SymphonyError::new(
-                        StatusCode::UNAUTHORIZED,
-                        format!("app {app_id} is no longer registered"),
-                    )
+                    SymphonyError::unauthorized(format!("app {app_id} is no longer registered"))
                 })?;
             if !app.may(GET_BASIC_USER_INFO) {
-                return Err(SymphonyError::new(
-                    StatusCode::FORBIDDEN,
-                    format!("app {app_id} lacks the {GET_BASIC_USER_INFO} permission"),
-                ));
+                return Err(SymphonyError::forbidden(format!(
+                    "app {app_id} lacks the {GET_BASIC_USER_INFO} permission"
+                )));
             }
             app.may(GET_EXTENDED_USER_INFO) || app.may(GET_EXTENDED_CONTACT_INFO)
         }
