@@ -167,7 +167,7 @@ pub async fn delete_role(
 }
 
 /// The privilege vocabulary; any signed-in caller may read it.
-pub async fn list_privileges(Caller(_, ..): Caller<Native>) -> Json<Vec<api::PrivilegeView>> {
+pub async fn list_privileges(_: Caller<Native>) -> Json<Vec<api::PrivilegeView>> {
     Json(
         Privilege::all()
             .map(|p| api::PrivilegeView {

@@ -147,7 +147,7 @@ pub async fn old_user(
 }
 
 /// What the SDK reads when a CommServ property is asked for.
-pub async fn commserv(State(s): State<AppState>, Caller(_, ..): Caller<Commvault>) -> Json<Value> {
+pub async fn commserv(State(s): State<AppState>, _: Caller<Commvault>) -> Json<Value> {
     let host = &s.core.config().server_name;
     Json(json!({
         "commcell": {"commCellName": host, "commCellId": 2, "csGUID": user_guid(0)},

@@ -5,6 +5,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sessiond_core::model::AuthMethod;
 
+use super::users::ApiUser;
 use super::QResult;
 use super::Qumulo;
 use crate::dialect::Dialect;
@@ -40,28 +41,16 @@ pub async fn login(
 /// them); `access_token_id` only when the caller used an access token.
 #[derive(Serialize)]
 pub struct WhoAmI {
-    id: String,
-    name: String,
-    primary_group: String,
-    sid: String,
-    uid: String,
-    home_directory: Option<String>,
-    can_change_password: bool,
+    #[serde(flatten)]
+    user: ApiUser,
     privileges: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token_id: Option<String>,
 }
 
 pub async fn who_am_i(Caller(p, ..): Caller<Qumulo>) -> Json<WhoAmI> {
-    let u = &p.user;
     Json(WhoAmI {
-        id: u.id.to_string(),
-        name: u.name.clone(),
-        primary_group: u.primary_group.to_string(),
-        sid: u.sid(),
-        uid: u.profile.nfs_uid.clone().unwrap_or_default(),
-        home_directory: u.profile.home_directory.clone(),
-        can_change_password: u.can_change_password,
+        user: ApiUser::from(&*p.user),
         // Only Qumulo's vocabulary: the seed's schema enumerates it.
         privileges: p
             .privileges
