@@ -4,6 +4,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
+use sessiond_core::AuthFailure;
+
 use crate::problem::Problem;
 
 #[derive(Serialize)]
@@ -14,9 +16,13 @@ struct Body<'a> {
 
 pub fn render(p: &Problem) -> Response {
     let status = p.status();
+    let message = match p.auth {
+        Some(AuthFailure::MissingCredentials) => "no sessionToken was given",
+        _ => &p.message,
+    };
     let body = Body {
         code: status.as_u16(),
-        message: &p.message,
+        message,
     };
     (status, Json(body)).into_response()
 }
