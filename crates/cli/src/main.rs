@@ -3,13 +3,14 @@
 mod client;
 mod commands;
 mod fail;
+mod logging;
+mod private;
 mod serve;
 mod table;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use crate::fail::Fail;
 
@@ -61,18 +62,11 @@ enum Command {
     Client(commands::ClientCommand),
 }
 
-fn init_logging(filter: Option<&str>) {
-    let filter =
-        EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
-
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. } | Command::Migrate { .. }) {
+        private::restrict_umask();
+    }
     if matches!(cli.command, Command::Client(_)) {
         // Like other command-line tools, end quietly when the reader of our output goes
         // away (`sessiond sessions list | head`). Not for the server, whose sockets must
@@ -97,7 +91,7 @@ fn main() {
         match cli.command {
             Command::Serve { args, log } => {
                 let settings = args.resolve(log)?;
-                init_logging(settings.log.as_deref());
+                logging::init(settings.log.as_deref(), settings.log_format);
                 for var in serve::unknown_env_vars() {
                     tracing::warn!("unknown environment variable {var} is ignored (a typo?)");
                 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::logging::LogFormat;
 use clap::Args;
 use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, SystemClock};
@@ -108,9 +109,20 @@ pub struct ServeArgs {
     /// label, else the server name's].
     #[arg(long, env = "SESSIOND_PAM_DOMAIN", value_name = "DOMAIN")]
     pub pam_domain: Option<String>,
-    /// Base URL of PAM's odata.metadata [default: the URL the client used].
+    /// Base URL of PAM's odata.metadata [default: the URL the client used when its host is
+    /// a --pam-host, else https://SERVER-NAME].
     #[arg(long, env = "SESSIOND_PAM_PUBLIC_URL", value_name = "URL")]
     pub pam_public_url: Option<String>,
+    /// A host name clients use in the URL, trusted for odata.metadata when
+    /// --pam-public-url is not set (repeatable) [default: the server name, the TLS host
+    /// names, localhost, 127.0.0.1, [::1]].
+    #[arg(
+        long = "pam-host",
+        env = "SESSIOND_PAM_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub pam_hosts: Vec<String>,
     /// Accept Authorization: Basic on the PAM endpoint.
     #[arg(long, env = "SESSIOND_PAM_BASIC")]
     pub pam_basic: bool,
@@ -163,6 +175,9 @@ pub struct ServeArgs {
     /// one is printed once). Used only when the store has no users.
     #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
     pub admin_password_file: Option<PathBuf>,
+    /// Log as text lines (control characters escaped) or as JSON lines [default: text].
+    #[arg(long, env = "SESSIOND_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +205,7 @@ struct FileConfig {
     keytab: Option<PathBuf>,
     pam_domain: Option<String>,
     pam_public_url: Option<String>,
+    pam_hosts: Option<Vec<String>>,
     pam_basic: Option<bool>,
     #[serde(alias = "pam_read_timeout")]
     read_timeout: Option<String>,
@@ -201,6 +217,7 @@ struct FileConfig {
     lockout_duration: Option<String>,
     admin_password_file: Option<PathBuf>,
     log: Option<String>,
+    log_format: Option<LogFormat>,
 }
 
 /// The resolved configuration.
@@ -218,6 +235,7 @@ pub struct Settings {
     pub server: ServerConfig,
     pub admin_password_file: Option<PathBuf>,
     pub log: Option<String>,
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug)]
@@ -255,7 +273,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_PAM_DOMAIN",
     "SESSIOND_PAM_PUBLIC_URL",
     "SESSIOND_PAM_BASIC",
+    "SESSIOND_PAM_HOSTS",
     "SESSIOND_READ_TIMEOUT",
+    "SESSIOND_LOG_FORMAT",
     "SESSIOND_PAM_CORS_ORIGINS",
     "SESSIOND_PAM_CORS_CREDENTIALS",
     "SESSIOND_PAM_PRINCIPAL_MAP",
@@ -423,6 +443,11 @@ impl ServeArgs {
         server.pam = PamConfig {
             domain,
             public_url: self.pam_public_url.or(file.pam_public_url),
+            hosts: if self.pam_hosts.is_empty() {
+                file.pam_hosts.unwrap_or_default()
+            } else {
+                self.pam_hosts
+            },
             basic: self.pam_basic || file.pam_basic.unwrap_or(false),
             cors_origins: if self.pam_cors_origins.is_empty() {
                 file.pam_cors_origins.unwrap_or_default()
@@ -461,6 +486,22 @@ impl ServeArgs {
             },
         });
         server.pam.secure_cookie = tls.is_some();
+        // The names this server is known by are trusted hosts for PAM's metadata URL.
+        let mut known = vec![core.server_name.clone()];
+        if let Some(t) = &tls {
+            known.extend(t.hostnames.iter().cloned());
+        }
+        known.extend(PamConfig::default().hosts);
+        for name in known {
+            if !server
+                .pam
+                .hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&name))
+            {
+                server.pam.hosts.push(name);
+            }
+        }
         Ok(Settings {
             listen,
             keytab,
@@ -471,6 +512,7 @@ impl ServeArgs {
             server,
             admin_password_file: self.admin_password_file.or(file.admin_password_file),
             log: log_flag.or(file.log),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
         })
     }
 }
@@ -534,32 +576,11 @@ fn admin_password(file: Option<&Path>) -> Result<Option<String>, Fail> {
 }
 
 pub async fn run(settings: Settings) -> Result<(), Fail> {
-    let where_ = settings.store.describe();
-    let store = sessiond_store::open(&settings.store)
-        .await
-        .with_context(|| format!("cannot open the store ({where_})"))?;
-    let core = Arc::new(
-        Core::new(store.clone(), Arc::new(SystemClock), settings.core.clone())
-            .await
-            .context("cannot start the core")?,
-    );
-    let password = admin_password(settings.admin_password_file.as_deref())?;
-    let boot = core
-        .bootstrap(password.as_deref())
-        .await
-        .context("cannot prepare the store")?;
-    if let Some(pw) = &boot.generated_password {
-        // Printed once, on stdout, never through the log.
-        println!("sessiond: created user \"admin\" with password: {pw}");
-        println!("sessiond: this password is shown only once; change it after logging in.");
-    } else if boot.admin_created {
-        println!("sessiond: created user \"admin\" with the configured password.");
+    // Everything that can refuse the options is checked before sessiond listens or says so.
+    for warning in crate::private::prepare_data_dir(&settings.data_dir)? {
+        tracing::warn!("{warning}");
     }
-    let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let addr = listener.local_addr().context("no local address")?;
+    let negotiate = negotiator(settings.keytab.as_deref(), &settings.data_dir)?;
     let (transport, scheme) = match &settings.tls {
         None => (Transport::Http, "http"),
         Some(t) => {
@@ -588,6 +609,32 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             )
         }
     };
+    let where_ = settings.store.describe();
+    let store = sessiond_store::open(&settings.store)
+        .await
+        .with_context(|| format!("cannot open the store ({where_})"))?;
+    let core = Arc::new(
+        Core::new(store.clone(), Arc::new(SystemClock), settings.core.clone())
+            .await
+            .context("cannot start the core")?,
+    );
+    let password = admin_password(settings.admin_password_file.as_deref())?;
+    let boot = core
+        .bootstrap(password.as_deref())
+        .await
+        .context("cannot prepare the store")?;
+    if let Some(pw) = &boot.generated_password {
+        // Printed once, on stdout, never through the log.
+        println!("sessiond: created user \"admin\" with password: {pw}");
+        println!("sessiond: this password is shown only once; change it after logging in.");
+    } else if boot.admin_created {
+        println!("sessiond: created user \"admin\" with the configured password.");
+    }
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr().context("no local address")?;
     tracing::info!(
         %addr,
         store = %where_,
@@ -601,7 +648,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let state = AppState {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
-        negotiate: negotiator(settings.keytab.as_deref(), &settings.data_dir)?,
+        negotiate,
     };
     sessiond_server::serve_on(listener, state, transport, shutdown)
         .await

@@ -106,12 +106,12 @@ async fn resolve<D: Dialect>(
         Credential::Token(token) => Ok((s.core.authenticate(&token).await?, None)),
         Credential::Password { username, password } => {
             let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Password);
-            let out = s.core.login(&username, &password, ctx).await?;
-            let issued = Issued {
-                token: out.token.expose().to_owned(),
+            let (principal, token) = s.core.login_repeated(&username, &password, ctx).await?;
+            let issued = token.map(|t| Issued {
+                token: t.expose().to_owned(),
                 negotiate_reply: None,
-            };
-            Ok((out.principal, Some(issued)))
+            });
+            Ok((principal, issued))
         }
         Credential::Negotiate(token) => {
             let Some(acceptor) = s.negotiate.clone() else {

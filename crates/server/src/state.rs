@@ -37,8 +37,12 @@ pub struct ServerConfig {
 pub struct PamConfig {
     /// The NetBIOS domain of `DOMAIN\name`.
     pub domain: String,
-    /// The base of `odata.metadata`; `None`: the URL the client used.
+    /// The base of `odata.metadata`; `None`: the URL the client used, if its host is one of
+    /// `hosts`, else this server's name.
     pub public_url: Option<String>,
+    /// Host names (without port) a client may use in the URL, trusted to build the base of
+    /// `odata.metadata` when `public_url` is not set. Never an arbitrary `Host` header.
+    pub hosts: Vec<String>,
     /// Whether `Authorization: Basic` is accepted (and offered on a 401).
     pub basic: bool,
     /// Origins allowed by CORS (`*` for any); empty: no CORS headers.
@@ -56,6 +60,7 @@ impl Default for PamConfig {
         PamConfig {
             domain: "SESSIOND".into(),
             public_url: None,
+            hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             basic: false,
             cors_origins: vec![],
             cors_credentials: false,

@@ -433,6 +433,30 @@ async fn roots_paths_authtoken_forms_whoami_logout_and_renewal() {
         "{xml}"
     );
 
+    // A RenewLoginToken body that is not the request is a 400 and renews nothing.
+    for body in ["{not json", r#"{"sessionId": 5}"#] {
+        let resp = s
+            .http
+            .post(s.url(&format!("{ROOT}/RenewLoginToken")))
+            .header("Authtoken", token.clone())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(resp.json::<Value>().await.unwrap()["errorCode"], 2);
+        let (status, _, _) = cv
+            .get(
+                &format!("{ROOT}/WhoAmI"),
+                Some(&token),
+                "application/json",
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "the token still works");
+    }
+
     // RenewLoginToken: a new token; the old one no longer works.
     let resp = s
         .http

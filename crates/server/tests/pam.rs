@@ -285,3 +285,109 @@ async fn cors_for_the_configured_origin_with_credentials() {
         "MethodNotAllowed"
     );
 }
+
+/// The metadata URL comes from configuration or an accepted host name, never from a `Host`
+/// header the caller chose.
+#[tokio::test]
+async fn the_metadata_url_is_never_an_arbitrary_host() {
+    let dir = TempDir::new().unwrap();
+    let (s, _) = start(&dir).await;
+    let (jen, _) = s.login("jen", "jen-password").await;
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let metadata = |host: &str| {
+        let s = &s;
+        let jen = jen.clone();
+        let host = host.to_owned();
+        async move {
+            let resp = s
+                .http
+                .get(s.url("/api/session/sessioninfo"))
+                .bearer_auth(jen)
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            let body: Value = resp.json().await.unwrap();
+            body["odata.metadata"].as_str().unwrap().to_owned()
+        }
+    };
+    let tail = "/api/pamresources/%24metadata#sessioninfo";
+    assert_eq!(
+        metadata(&format!("localhost:{port}")).await,
+        format!("http://localhost:{port}{tail}")
+    );
+    assert_eq!(
+        metadata("evil.example").await,
+        format!("http://testhost{tail}"),
+        "an unknown host falls back to the server's own name"
+    );
+
+    // A configured public URL wins over every Host.
+    let dir = TempDir::new().unwrap();
+    let mut o = pam_options();
+    o.server.pam.public_url = Some("https://pam.example/".into());
+    let s = TestServer::start_with(&dir, o, Arc::new(ManualClock::starting_now())).await;
+    let admin = s.admin().await;
+    let resp = s
+        .http
+        .get(s.url("/api/session/sessioninfo"))
+        .bearer_auth(admin)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["odata.metadata"], format!("https://pam.example{tail}"));
+}
+
+/// A client that sends Basic on every request has one session, not one per request.
+#[tokio::test]
+async fn basic_on_every_request_reuses_one_session() {
+    let dir = TempDir::new().unwrap();
+    let (s, admin) = start(&dir).await;
+    let mut cookies = 0;
+    for _ in 0..20 {
+        let resp = get(
+            &s,
+            "/api/session/sessioninfo",
+            Some(basic("jen", "jen-password")),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        cookies += resp.headers().get_all("set-cookie").iter().count();
+    }
+    assert_eq!(cookies, 1, "the session (and its cookie) is made once");
+    let (_, list) = s.get("/api/v1/sessions?user=jen", &admin).await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1, "{list}");
+
+    // A wrong password is never served from the reused session.
+    let resp = get(
+        &s,
+        "/api/session/sessioninfo",
+        Some(basic("jen", "not-jen-password")),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // Once that session ends, the next request opens a new one.
+    let (_, list) = s.get("/api/v1/sessions?user=jen", &admin).await;
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/sessions/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(st.is_success(), "{st}");
+    let resp = get(
+        &s,
+        "/api/session/sessioninfo",
+        Some(basic("jen", "jen-password")),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get("set-cookie").is_some());
+}

@@ -26,7 +26,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) `sessiond.db` in `data_dir` and runs the migrations.
     pub async fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        // Private: the store holds password hashes and the audit log.
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()

@@ -186,6 +186,17 @@ impl Server {
         envs: &[(&str, &str)],
         https: bool,
     ) -> Server {
+        Self::spawn_with(store, args, envs, https, |_| {})
+    }
+
+    /// `spawn`, with a last say on the command (`pre_exec`, limits).
+    pub fn spawn_with(
+        store: &[std::ffi::OsString],
+        args: &[&str],
+        envs: &[(&str, &str)],
+        https: bool,
+        prepare: impl FnOnce(&mut Command),
+    ) -> Server {
         let mut cmd = sessiond();
         cmd.arg("serve").args(["--listen", "127.0.0.1:0"]);
         if !https {
@@ -198,6 +209,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        prepare(&mut cmd);
         let mut child = cmd.spawn().expect("cannot start sessiond serve");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));

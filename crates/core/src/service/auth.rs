@@ -139,6 +139,28 @@ impl Core {
         self.open_session_as(Arc::new(user), ctx, None).await
     }
 
+    /// A login the client repeats on every request (HTTP Basic): the first opens a session,
+    /// the next ones with the same user name, password and client reuse it while it lives.
+    /// Returns the caller, and the token when a session was opened now.
+    pub async fn login_repeated(
+        &self,
+        username: &str,
+        password: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<(Principal, Option<Token>)> {
+        let key = self.repeated.key(username, password, &ctx.client_name);
+        if let Some(hash) = self.repeated.get(&key) {
+            match self.authenticate_hash(hash, None).await {
+                Ok(p) => return Ok((p, None)),
+                Err(CoreError::Unauthenticated(_)) => self.repeated.forget(&key),
+                Err(e) => return Err(e),
+            }
+        }
+        let out = self.login(username, password, ctx).await?;
+        self.repeated.remember(key, out.token.hash());
+        Ok((out.principal, Some(out.token)))
+    }
+
     /// Opens a session for a user whom an outside mechanism vouched for (a Kerberos
     /// principal, an RSA-signed JWT, an app acting on the user's behalf): the same rules as
     /// a password login apply (the user exists, is enabled and not locked out; all audited),
@@ -329,10 +351,21 @@ impl Core {
         if presented.is_empty() || presented.len() > 512 {
             return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
         }
-        let hash = TokenHash::of(presented);
-        let entry = match self.cache.get(&hash) {
-            Some(e) => e,
-            None => self.load(presented, hash).await?,
+        self.authenticate_hash(TokenHash::of(presented), Some(presented))
+            .await
+    }
+
+    /// `authenticate` by the token's hash; without the token itself only a cached entry can
+    /// answer.
+    async fn authenticate_hash(
+        &self,
+        hash: TokenHash,
+        presented: Option<&str>,
+    ) -> CoreResult<Principal> {
+        let entry = match (self.cache.get(&hash), presented) {
+            (Some(e), _) => e,
+            (None, Some(presented)) => self.load(presented, hash).await?,
+            (None, None) => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
         };
         let now = self.clock.now();
         match &entry.credential {

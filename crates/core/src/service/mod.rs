@@ -9,6 +9,7 @@ mod bootstrap;
 mod groups;
 mod maintenance;
 mod net_sessions;
+mod repeated;
 mod roles;
 mod sessions;
 mod users;
@@ -96,6 +97,7 @@ pub struct Core {
     cfg: CoreConfig,
     cache: AuthCache,
     hasher: PasswordHasher,
+    repeated: repeated::RepeatedLogins,
     /// Roles by name, loaded at start and replaced on every role change.
     roles: RwLock<Arc<HashMap<String, Role>>>,
 }
@@ -110,6 +112,7 @@ impl Core {
         let core = Core {
             cache: AuthCache::new(cfg.cache_capacity),
             hasher: PasswordHasher::new(cfg.hash_concurrency),
+            repeated: repeated::RepeatedLogins::new()?,
             roles: RwLock::new(Arc::new(HashMap::new())),
             store,
             clock,

@@ -197,9 +197,15 @@ pub async fn renew(
     Presented(header_token, _): Presented<Commvault>,
     ApiBody(body, _): ApiBody<Commvault>,
 ) -> CvResult<Response> {
-    let token = serde_json::from_slice::<RenewRequest>(&body)
-        .ok()
-        .and_then(|b| b.session_id)
+    // An empty body renews the Authtoken header's token; a body must be the request.
+    let asked = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RenewRequest>(&body)
+            .map_err(|e| CommvaultError::bad_request(format!("invalid RenewLoginToken body: {e}")))?
+            .session_id
+    };
+    let token = asked
         .or(header_token)
         .ok_or_else(|| CommvaultError::unauthorized("no Authtoken to renew"))?;
     let principal = match s.core.authenticate(strip_scheme(&token)).await {

@@ -31,6 +31,33 @@ fn check_version(query: Option<&str>) -> Result<(), PamError> {
     }
 }
 
+/// Where `odata.metadata` points: the configured public URL; else the URL the client used
+/// when its host is an accepted one; else this server's own name. A caller never chooses it.
+fn metadata_base(s: &AppState, headers: &axum::http::HeaderMap) -> String {
+    let pam = &s.cfg.pam;
+    if let Some(u) = &pam.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let scheme = if pam.secure_cookie { "https" } else { "http" };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            let name = host_name(h);
+            pam.hosts.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
+        .unwrap_or(s.core.server_name());
+    format!("{scheme}://{host}")
+}
+
+/// The host name of a `Host` value, without its port (`[::1]:8000` → `[::1]`).
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map(|i| &host[..=i]).unwrap_or(host);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
 /// The whole request is read before anyone is authenticated: no session is opened for a
 /// request that cannot be answered.
 pub async fn session_info(State(s): State<AppState>, req: Request) -> Result<Response, PamError> {
@@ -39,22 +66,7 @@ pub async fn session_info(State(s): State<AppState>, req: Request) -> Result<Res
     check_version(parts.uri.query())?;
     let Caller(p, issued, _) = Caller::<Pam>::from_request_parts(&mut parts, &s).await?;
     s.core.require(&p, Privilege::PAM_SESSION_READ).await?;
-    let base = match &s.cfg.pam.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or(s.core.server_name());
-            let scheme = if s.cfg.pam.secure_cookie {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}")
-        }
-    };
+    let base = metadata_base(&s, &parts.headers);
     let body = json!({
         "odata.metadata": format!("{base}/api/pamresources/%24metadata#sessioninfo"),
         "value": [{"Username": format!("{}\\{}", s.cfg.pam.domain, p.user.name)}],
@@ -89,4 +101,17 @@ pub async fn session_info(State(s): State<AppState>, req: Request) -> Result<Res
         }
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names_lose_their_port() {
+        assert_eq!(host_name("sessiond.example:8443"), "sessiond.example");
+        assert_eq!(host_name("sessiond.example"), "sessiond.example");
+        assert_eq!(host_name("[::1]:8000"), "[::1]");
+        assert_eq!(host_name("[::1"), "[::1");
+    }
 }
