@@ -39,6 +39,8 @@ pub struct ClientOpts {
     pub json: bool,
 }
 
+// Parsed once at start-up: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
@@ -66,6 +68,9 @@ fn main() {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve { .. } | Command::Migrate { .. }) {
         private::restrict_umask();
+    }
+    if matches!(cli.command, Command::Serve { .. }) {
+        private::raise_open_file_limit();
     }
     if matches!(cli.command, Command::Client(_)) {
         // Like other command-line tools, end quietly when the reader of our output goes

@@ -10,7 +10,7 @@ use crate::logging::LogFormat;
 use clap::Args;
 use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, SystemClock};
-use sessiond_server::{tls, AppState, PamConfig, ServerConfig, Transport};
+use sessiond_server::{tls, AppState, ConnectionLimits, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
 
 use crate::fail::{Context, Fail};
@@ -168,6 +168,21 @@ pub struct ServeArgs {
     /// asks for no limit [default: 100].
     #[arg(long, env = "SESSIOND_PAGE_SIZE", value_name = "N")]
     pub page_size: Option<u32>,
+    /// Open connections at most; at the cap the idlest is closed for a newcomer
+    /// [default: 10000, or the open-file limit less 128 if lower].
+    #[arg(long, env = "SESSIOND_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Once a request starts arriving, its headers must be complete within this
+    /// [default: 10s].
+    #[arg(long, env = "SESSIOND_HEADER_TIMEOUT", value_name = "DURATION")]
+    pub header_timeout: Option<String>,
+    /// A connection with no request in flight that sends nothing for this long is closed
+    /// [default: 30s].
+    #[arg(long, env = "SESSIOND_KEEP_ALIVE_TIMEOUT", value_name = "DURATION")]
+    pub keep_alive_timeout: Option<String>,
+    /// A TLS handshake not done within this is dropped [default: 10s].
+    #[arg(long, env = "SESSIOND_TLS_HANDSHAKE_TIMEOUT", value_name = "DURATION")]
+    pub tls_handshake_timeout: Option<String>,
     /// Password hashes computed at once [default: the number of CPUs].
     #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
     pub hash_concurrency: Option<usize>,
@@ -201,6 +216,10 @@ struct FileConfig {
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
     page_size: Option<u32>,
+    max_connections: Option<usize>,
+    header_timeout: Option<String>,
+    keep_alive_timeout: Option<String>,
+    tls_handshake_timeout: Option<String>,
     commvault_roots: Option<Vec<String>>,
     keytab: Option<PathBuf>,
     pam_domain: Option<String>,
@@ -268,6 +287,10 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
     "SESSIOND_PAGE_SIZE",
+    "SESSIOND_MAX_CONNECTIONS",
+    "SESSIOND_HEADER_TIMEOUT",
+    "SESSIOND_KEEP_ALIVE_TIMEOUT",
+    "SESSIOND_TLS_HANDSHAKE_TIMEOUT",
     "SESSIOND_COMMVAULT_ROOTS",
     "SESSIOND_KEYTAB",
     "SESSIOND_PAM_DOMAIN",
@@ -299,6 +322,14 @@ pub fn unknown_env_vars() -> Vec<String> {
 }
 
 /// A duration like `30m`, `8h`, `90s`, `30d`; `off`/`0` gives `None` where allowed.
+/// Room for connections within the open-file limit, keeping some for the store and logs.
+fn default_max_connections() -> usize {
+    let files = crate::private::open_file_limit().unwrap_or(1024);
+    usize::try_from(files.saturating_sub(128))
+        .unwrap_or(usize::MAX)
+        .clamp(16, 10_000)
+}
+
 fn duration(what: &str, v: &str, allow_off: bool) -> Result<Option<Duration>, Fail> {
     if allow_off && (v == "off" || v == "0") {
         return Ok(None);
@@ -393,7 +424,26 @@ impl ServeArgs {
             ..CoreConfig::default()
         };
         let read_timeout = pick(self.read_timeout, file.read_timeout, "30s");
+        let header = pick(self.header_timeout, file.header_timeout, "10s");
+        let keep_alive = pick(self.keep_alive_timeout, file.keep_alive_timeout, "30s");
+        let handshake = pick(
+            self.tls_handshake_timeout,
+            file.tls_handshake_timeout,
+            "10s",
+        );
+        let connections = ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or_else(default_max_connections)
+                .max(1),
+            header_timeout: duration("--header-timeout", &header, false)?.unwrap_or_default(),
+            idle_timeout: duration("--keep-alive-timeout", &keep_alive, false)?.unwrap_or_default(),
+            tls_handshake_timeout: duration("--tls-handshake-timeout", &handshake, false)?
+                .unwrap_or_default(),
+        };
         let server = ServerConfig {
+            connections,
             read_timeout: duration("--read-timeout", &read_timeout, false)?.unwrap_or_default(),
             max_body_bytes: self
                 .max_body_bytes

@@ -1,8 +1,7 @@
 //! The top-level router (every dialect mounted at its prefixes) and the accept loop.
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -16,6 +15,7 @@ use crate::dialects::pam::Pam;
 use crate::dialects::qumulo::Qumulo;
 use crate::dialects::symphony::Symphony;
 use crate::health;
+use crate::listener;
 use crate::native::Native;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub fn build_router(state: AppState) -> Router {
 /// Plain HTTP (behind a proxy that terminates TLS) or HTTPS.
 pub enum Transport {
     Http,
-    Https(axum_server::tls_rustls::RustlsConfig),
+    Https(Arc<rustls::ServerConfig>),
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests finish (up to 10 s).
@@ -57,30 +57,13 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let roots = state.cfg.commvault_roots.clone();
+    let limits = state.cfg.connections.clone();
     // Commvault's paths are matched without regard to case or a trailing slash; the
     // rewrite must happen before routing, so it wraps the router.
     let app = commvault::NormalizePaths::new(build_router(state), roots);
-    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        SocketAddr,
-    >(app);
-    match transport {
-        Transport::Http => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Transport::Https(tls) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            let listener = listener.into_std()?;
-            axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-    }
+    let tls = match transport {
+        Transport::Http => None,
+        Transport::Https(config) => Some(tokio_rustls::TlsAcceptor::from(config)),
+    };
+    listener::run(listener, app, tls, limits, shutdown).await
 }

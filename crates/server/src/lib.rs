@@ -16,7 +16,9 @@
 //! - `native/`: the native JSON API under `/api/v1`.
 //! - `dialects/`: one module per product API (Qumulo, Symphony, Commvault, MIM PAM,
 //!   Windows NetSession), each with its own wire types and error envelope.
-//! - `app`: the top-level router, which mounts every dialect, and the accept loop.
+//! - `app`: the top-level router, which mounts every dialect.
+//! - `listener`: the accept loop: connection cap, header, idle and TLS handshake
+//!   time-outs, shedding the idlest connection when full.
 //! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the GSS-API
 //!   implementation is behind the `kerberos` feature.
 //! - `health`: `/healthz` and `/readyz`.
@@ -28,6 +30,7 @@ pub mod dialect;
 pub mod dialects;
 pub mod extract;
 pub mod health;
+pub mod listener;
 pub mod native;
 pub mod negotiate;
 pub mod problem;
@@ -37,4 +40,4 @@ pub mod tls;
 pub mod views;
 
 pub use app::{build_router, serve, serve_on, Transport};
-pub use state::{AppState, PamConfig, ServerConfig};
+pub use state::{AppState, ConnectionLimits, PamConfig, ServerConfig};

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use sessiond_core::Core;
 
+pub use crate::listener::ConnectionLimits;
+
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
@@ -30,6 +32,8 @@ pub struct ServerConfig {
     pub commvault_roots: Vec<String>,
     /// The MIM PAM dialect.
     pub pam: PamConfig,
+    /// Connection cap and time-outs.
+    pub connections: ConnectionLimits,
 }
 
 /// Settings of the MIM PAM dialect, and of Kerberos, which only it offers.
@@ -90,6 +94,7 @@ impl Default for ServerConfig {
             page_size: 100,
             commvault_roots: vec!["/commandcenter/api".into(), "/webconsole/api".into()],
             pam: PamConfig::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

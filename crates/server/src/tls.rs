@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
@@ -133,7 +132,7 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
 }
 
 /// The rustls configuration for `identity`: TLS 1.2 and 1.3, HTTP/1.1.
-pub fn server_config(identity: &TlsIdentity) -> Result<RustlsConfig, TlsError> {
+pub fn server_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certs = read_certs(&identity.cert_path)?;
     let key = read_key(&identity.key_path)?;
@@ -142,7 +141,7 @@ pub fn server_config(identity: &TlsIdentity) -> Result<RustlsConfig, TlsError> {
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(RustlsConfig::from_config(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
