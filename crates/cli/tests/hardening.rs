@@ -196,3 +196,152 @@ fn options_that_cannot_work_are_refused_before_listening() {
         assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
     }
 }
+
+/// The test opens thousands of sockets itself.
+fn raise_own_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+}
+
+/// Over a thousand idle connections against a server whose open-file limit is 1,024 (hard,
+/// so it cannot raise it): a normal who-am-i is still answered within a second, whether the
+/// connection cap or the file limit is reached first, and the idle ones close after the
+/// keep-alive time-out.
+#[test]
+fn more_idle_connections_than_file_descriptors_do_not_deny_service() {
+    raise_own_file_limit();
+    let tmp = tempfile::tempdir().unwrap();
+    // Default cap (from the file limit: 896) and a cap above the file limit.
+    for (i, cap) in [None, Some("5000")].into_iter().enumerate() {
+        let data = tmp.path().join(format!("data-{i}"));
+        let store = ["--data-dir".into(), data.as_os_str().to_owned()];
+        let mut args = vec!["--keep-alive-timeout", "5s", "--header-timeout", "2s"];
+        if let Some(cap) = cap {
+            args.extend(["--max-connections", cap]);
+        }
+        let server = Server::spawn_with(
+            &store,
+            &args,
+            &[("SESSIOND_ADMIN_PASSWORD", PASSWORD)],
+            false,
+            |cmd| {
+                // SAFETY: setrlimit only, in the child between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        let lim = libc::rlimit {
+                            rlim_cur: 1024,
+                            rlim_max: 1024,
+                        };
+                        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            },
+        );
+        let ok = login(
+            &server.url,
+            &format!(r#"{{"username": "admin", "password": "{PASSWORD}"}}"#),
+        );
+        let token = ok
+            .split("\"token\":\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+        let addr = server.url.trim_start_matches("http://").to_owned();
+        // In batches, so that the server accepts them (rather than the kernel holding
+        // them in its backlog).
+        let mut idle = vec![];
+        for _ in 0..11 {
+            for _ in 0..100 {
+                idle.push(TcpStream::connect(&addr).unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = server.child.as_ref().unwrap().id();
+        let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count();
+        assert!(
+            open > 850,
+            "cap {cap:?}: the server holds {open} files, not its fill"
+        );
+        let started = std::time::Instant::now();
+        let mut who = TcpStream::connect(&addr).unwrap();
+        who.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        who.write_all(
+            format!("GET /api/v1/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = who.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "cap {cap:?}: who-am-i after {:?}: {answer:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() < Duration::from_secs(1), "cap {cap:?}");
+        // Every idle connection ends: evicted for newcomers, or at the keep-alive time-out.
+        for (n, c) in idle.iter_mut().enumerate() {
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut buf = [0u8; 256];
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => {}
+                Ok(_) => {
+                    // A refusal (503) may come before the close.
+                    let mut rest = vec![];
+                    let _ = c.read_to_end(&mut rest);
+                }
+            }
+            let _ = n;
+        }
+        let out = server.stop();
+        assert!(
+            out.stderr.contains("shedding connections"),
+            "cap {cap:?}: the shedding is logged:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.matches("shedding connections").count() < 5,
+            "rate-limited:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_silent_tls_connection_is_dropped_after_the_handshake_time_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start_https(
+        &data,
+        &["--tls-handshake-timeout", "1s"],
+        &[("SESSIOND_ADMIN_PASSWORD", PASSWORD)],
+    );
+    let addr = server.url.trim_start_matches("https://").to_owned();
+    let mut silent = TcpStream::connect(&addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let n = silent.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "closed by the handshake time-out, not the test's"
+    );
+    server.stop();
+}

@@ -322,16 +322,18 @@ pub async fn run<A: App>(
                 continue;
             }
         };
-        if registry.len() >= limits.max_connections && !registry.evict_idlest() {
-            registry
-                .shed_log
-                .warn("at the connection cap with every connection busy; refused a new one");
-            tasks.spawn(refuse(tcp, tls.is_none()));
-            continue;
-        } else if registry.len() >= limits.max_connections {
-            registry
-                .shed_log
-                .warn("at the connection cap; closed the idlest connection");
+        if registry.len() >= limits.max_connections {
+            if registry.evict_idlest() {
+                registry
+                    .shed_log
+                    .warn("at the connection cap; closed the idlest connection");
+            } else {
+                registry
+                    .shed_log
+                    .warn("at the connection cap with every connection busy; refused a new one");
+                tasks.spawn(refuse(tcp, tls.is_none()));
+                continue;
+            }
         }
         let _ = tcp.set_nodelay(true);
         let (id, conn) = registry.add();
