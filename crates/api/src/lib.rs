@@ -254,6 +254,20 @@ pub struct AuditList {
     pub events: Vec<AuditView>,
 }
 
+/// A user name locked after failed logins from several addresses (whether or not a user
+/// has it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockoutView {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub locked_until: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockoutList {
+    pub lockouts: Vec<LockoutView>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {

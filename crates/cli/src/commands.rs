@@ -178,6 +178,11 @@ pub enum UsersCmd {
     },
     /// Delete a user and end their sessions.
     Delete { user: String },
+    /// List the user names locked after failed logins from several addresses.
+    Locked,
+    /// Lift the lock on a user name (whether or not a user has it) and forget its failed
+    /// logins.
+    Unlock { name: String },
     /// Register an RSA public key (PEM, 2048 bits or more) with which the user (a bot) signs
     /// its login JWTs.
     AddKey {
@@ -1062,6 +1067,29 @@ async fn users(c: UsersCmd, opts: &ClientOpts) -> Result<(), Fail> {
             println!("Deleted user {user} (id {id}).");
             Ok(())
         }
+        UsersCmd::Locked => {
+            let list: api::LockoutList = api.call(Method::GET, "/lockouts", None::<&()>).await?;
+            if opts.json {
+                return print_json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .lockouts
+                .iter()
+                .map(|l| vec![l.name.clone(), table::time(&l.locked_until)])
+                .collect();
+            table::print(&["NAME", "LOCKED UNTIL"], &rows);
+            Ok(())
+        }
+        UsersCmd::Unlock { name } => {
+            api.call_empty(
+                Method::DELETE,
+                &format!("/lockouts/{}", path_segment(&name)),
+                None::<&()>,
+            )
+            .await?;
+            println!("Unlocked {name}.");
+            Ok(())
+        }
         UsersCmd::AddKey { user, public_key } => {
             let id = user_ref(&api, &user).await?;
             let pem = std::fs::read_to_string(&public_key)
@@ -1208,4 +1236,17 @@ async fn roles(c: RolesCmd, opts: &ClientOpts) -> Result<(), Fail> {
             Ok(())
         }
     }
+}
+
+/// `s` percent-encoded for one path segment.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::logging::LogFormat;
 use clap::Args;
 use serde::Deserialize;
-use sessiond_core::{Core, CoreConfig, LockoutPolicy, SystemClock};
+use sessiond_core::{Core, CoreConfig, LockoutPolicy, LoginThrottle, SystemClock};
 use sessiond_server::{tls, AppState, ConnectionLimits, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
 
@@ -155,9 +155,21 @@ pub struct ServeArgs {
         value_name = "PRINCIPAL=USER"
     )]
     pub pam_principal_map: Vec<String>,
-    /// Failed logins that lock an account, in every dialect; 0 disables locking [default: 5].
+    /// Failed logins for one name (from --lockout-addresses addresses or more) that lock
+    /// it for everyone, in every dialect; 0 disables locking [default: 5].
     #[arg(long, env = "SESSIOND_LOCKOUT_THRESHOLD", value_name = "N")]
     pub lockout_threshold: Option<u32>,
+    /// How many client addresses those failures must come from to lock the name: failures
+    /// from fewer only slow them down [default: 3].
+    #[arg(long, env = "SESSIOND_LOCKOUT_ADDRESSES", value_name = "N")]
+    pub lockout_addresses: Option<u32>,
+    /// Failed logins from one address, or for one name, before each further one makes it
+    /// wait (1s, doubling); 0 disables the throttle [default: 5].
+    #[arg(long, env = "SESSIOND_THROTTLE_AFTER", value_name = "N")]
+    pub throttle_after: Option<u32>,
+    /// The longest wait an address is given; a name waits 30s at most [default: 5m].
+    #[arg(long, env = "SESSIOND_THROTTLE_MAX_WAIT", value_name = "DURATION")]
+    pub throttle_max_wait: Option<String>,
     /// The window in which those failures count [default: 15m].
     #[arg(long, env = "SESSIOND_LOCKOUT_WINDOW", value_name = "DURATION")]
     pub lockout_window: Option<String>,
@@ -232,6 +244,9 @@ struct FileConfig {
     pam_cors_credentials: Option<bool>,
     pam_principal_map: Option<Vec<String>>,
     lockout_threshold: Option<u32>,
+    lockout_addresses: Option<u32>,
+    throttle_after: Option<u32>,
+    throttle_max_wait: Option<String>,
     lockout_window: Option<String>,
     lockout_duration: Option<String>,
     admin_password_file: Option<PathBuf>,
@@ -303,6 +318,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_PAM_CORS_CREDENTIALS",
     "SESSIOND_PAM_PRINCIPAL_MAP",
     "SESSIOND_LOCKOUT_THRESHOLD",
+    "SESSIOND_LOCKOUT_ADDRESSES",
+    "SESSIOND_THROTTLE_AFTER",
+    "SESSIOND_THROTTLE_MAX_WAIT",
     "SESSIOND_LOCKOUT_WINDOW",
     "SESSIOND_LOCKOUT_DURATION",
     "SESSIOND_ADMIN_PASSWORD",
@@ -397,7 +415,27 @@ impl ServeArgs {
                 lock_for: duration("--lockout-duration", &lock_for, false)?
                     .map(to_time)
                     .unwrap_or_default(),
+                min_addresses: self
+                    .lockout_addresses
+                    .or(file.lockout_addresses)
+                    .unwrap_or(3)
+                    .max(1),
             })
+        };
+        let throttle = {
+            let after = self.throttle_after.or(file.throttle_after).unwrap_or(5);
+            let max_wait = pick(self.throttle_max_wait, file.throttle_max_wait, "5m");
+            let max_wait = duration("--throttle-max-wait", &max_wait, false)?
+                .map(to_time)
+                .unwrap_or_default();
+            let mut t = LoginThrottle::default();
+            // 0: never throttle.
+            let free = if after == 0 { u32::MAX - 1 } else { after };
+            t.by_address.free = free;
+            t.by_address.max = max_wait;
+            t.by_name.free = free;
+            t.by_name.max = t.by_name.max.min(max_wait);
+            t
         };
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -421,6 +459,7 @@ impl ServeArgs {
                 .unwrap_or(cpus)
                 .max(1),
             lockout,
+            throttle,
             ..CoreConfig::default()
         };
         let read_timeout = pick(self.read_timeout, file.read_timeout, "30s");

@@ -42,7 +42,9 @@ fn cvpysdk_logs_in_lists_sessions_from_every_dialect_logs_out_and_meets_the_lock
     let data = tmp.path().join("data");
     let server = Server::start_https(
         &data,
-        &["--lockout-threshold", "3"],
+        // One address locks the name here, so that the SDK meets a lock (by default a name
+        // locks only on failures from three addresses).
+        &["--lockout-threshold", "3", "--lockout-addresses", "1"],
         &[("SESSIOND_ADMIN_PASSWORD", ADMIN_PW)],
     );
     let port = server.url.rsplit(':').next().unwrap().to_owned();

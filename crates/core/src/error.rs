@@ -39,6 +39,11 @@ pub enum AuthFailure {
     AccountLocked {
         remaining_secs: i64,
     },
+    /// Too many failed logins from this client or for this name lately: try again after this
+    /// many seconds.
+    Throttled {
+        retry_after_secs: i64,
+    },
 }
 
 impl std::fmt::Display for AuthFailure {
@@ -50,6 +55,12 @@ impl std::fmt::Display for AuthFailure {
             AuthFailure::SessionEnded => "the session has ended",
             AuthFailure::SessionExpired => "the session has expired",
             AuthFailure::SessionIdle => "the session was closed after being idle too long",
+            AuthFailure::Throttled { retry_after_secs } => {
+                return write!(
+                    f,
+                    "too many failed logins; try again in {retry_after_secs} second(s)"
+                );
+            }
             AuthFailure::AccountLocked { remaining_secs } => {
                 let minutes = (remaining_secs + 59) / 60;
                 return write!(

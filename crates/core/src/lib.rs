@@ -13,6 +13,7 @@
 //! - `clock`: the time source, replaceable in tests.
 //! - `jwt`: RS512 pubkey JWTs (Symphony bots and apps) and RSA key checks.
 //! - `validate`: bounds on every stored field.
+//! - `throttle`: in-memory throttling of failed logins by client address and by name.
 //! - `error`: `CoreError` (the core's one error type) and `StoreError`.
 
 pub mod cache;
@@ -24,10 +25,14 @@ pub mod privilege;
 pub mod secret;
 pub mod service;
 pub mod store;
+pub mod throttle;
 pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthFailure, CoreError, CoreResult, StoreError};
 pub use privilege::{Privilege, PrivilegeSet};
-pub use service::{Core, CoreConfig, LockoutPolicy, LoginContext, LoginOutcome, Principal};
+pub use service::{
+    Core, CoreConfig, LockoutPolicy, LoginContext, LoginOutcome, LoginThrottle, Principal,
+};
 pub use store::Store;
+pub use throttle::ThrottlePolicy;

@@ -53,6 +53,14 @@ pub enum Change {
     Lost,
 }
 
+/// Failed logins for one name within the counting window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    /// How many distinct client addresses they came from.
+    pub addresses: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap check that the store answers (for readiness).
@@ -152,20 +160,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<AccessToken>>;
     async fn delete_access_token(&self, id: &str) -> StoreResult<bool>;
 
-    // Failed logins (account lockout)
-    /// Counts a failed login: starts a new count when the current one began before
-    /// `window_start_after`. Returns the count.
+    // Failed logins (account lockout), by the name presented, whether or not a user has it
+    /// Records a failed login for `name` from `address` at `now`, forgets the name's
+    /// failures before `since`, and returns those left.
     async fn record_login_failure(
         &self,
-        user: UserId,
+        name: &str,
+        address: &str,
         now: OffsetDateTime,
-        window_start_after: OffsetDateTime,
-    ) -> StoreResult<u32>;
-    async fn lock_login(&self, user: UserId, until: OffsetDateTime) -> StoreResult<()>;
-    /// Until when the user's logins are locked, if they are (or were) locked.
-    async fn login_locked_until(&self, user: UserId) -> StoreResult<Option<OffsetDateTime>>;
-    /// Forgets the user's failed logins and any lock.
-    async fn clear_login_failures(&self, user: UserId) -> StoreResult<()>;
+        since: OffsetDateTime,
+    ) -> StoreResult<LoginFailures>;
+    async fn lock_login(&self, name: &str, until: OffsetDateTime) -> StoreResult<()>;
+    /// Until when logins with `name` are locked, if they are (or were) locked.
+    async fn login_locked_until(&self, name: &str) -> StoreResult<Option<OffsetDateTime>>;
+    /// The names locked until after `now`, with their end.
+    async fn list_login_locks(
+        &self,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<(String, OffsetDateTime)>>;
+    /// Forgets the name's failed logins and any lock.
+    async fn clear_login_failures(&self, name: &str) -> StoreResult<()>;
+    /// Forgets failures before `before` and locks that ended before it; returns how many.
+    async fn purge_login_failures(&self, before: OffsetDateTime) -> StoreResult<u64>;
 
     // RSA keys of users
     async fn insert_user_key(&self, key: &UserPublicKey) -> StoreResult<()>;

@@ -140,6 +140,10 @@ struct Shaped;
 impl<D: Dialect> IntoResponse for Failure<D> {
     fn into_response(self) -> Response {
         let mut resp = D::render(&self.problem, &self.detail);
+        if let Some(secs) = self.problem.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
         resp.extensions_mut().insert(Shaped);
         resp
     }

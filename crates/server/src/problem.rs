@@ -19,6 +19,8 @@ pub enum Kind {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// Too many failed logins: wait `Problem::retry_after` seconds.
+    TooManyRequests,
     Unavailable,
     Internal,
 }
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,6 +54,7 @@ impl Kind {
             StatusCode::CONFLICT => Kind::Conflict,
             StatusCode::PAYLOAD_TOO_LARGE => Kind::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Kind::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => Kind::TooManyRequests,
             StatusCode::SERVICE_UNAVAILABLE => Kind::Unavailable,
             s if s.is_server_error() => Kind::Internal,
             _ => Kind::BadRequest,
@@ -67,6 +71,8 @@ pub struct Problem {
     pub privilege: Option<Privilege>,
     /// Why authentication failed, for dialects that answer some reasons specially.
     pub auth: Option<AuthFailure>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<i64>,
 }
 
 impl Problem {
@@ -76,6 +82,7 @@ impl Problem {
             message: message.into(),
             privilege: None,
             auth: None,
+            retry_after: None,
         }
     }
 
@@ -88,6 +95,11 @@ impl Problem {
 /// internal errors are logged here with their detail, which the caller never sees.
 pub fn classify(e: CoreError) -> Problem {
     match e {
+        CoreError::Unauthenticated(f @ AuthFailure::Throttled { retry_after_secs }) => Problem {
+            auth: Some(f),
+            retry_after: Some(retry_after_secs),
+            ..Problem::new(Kind::TooManyRequests, f.to_string())
+        },
         CoreError::Unauthenticated(f) => Problem {
             auth: Some(f),
             ..Problem::new(Kind::Unauthorized, f.to_string())
@@ -167,6 +179,7 @@ mod tests {
             Kind::Conflict,
             Kind::PayloadTooLarge,
             Kind::UnsupportedMediaType,
+            Kind::TooManyRequests,
             Kind::Unavailable,
             Kind::Internal,
         ] {

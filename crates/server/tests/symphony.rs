@@ -35,7 +35,14 @@ struct Sym {
 impl Sym {
     async fn start(dir: &TempDir) -> Sym {
         let clock = Arc::new(ManualClock::starting_now());
-        let s = TestServer::start_with(dir, Options::default(), clock.clone()).await;
+        // The JWT rules are checked with many refusals in a row: no throttle here (it has a
+        // test of its own below).
+        let s = TestServer::start_with(
+            dir,
+            common::without_throttle(Options::default()),
+            clock.clone(),
+        )
+        .await;
         let admin = s.admin().await;
         let (status, bot) = s
             .call(
@@ -591,4 +598,56 @@ async fn keys_and_apps_are_checked_and_guarded() {
         y.s.get("/api/v1/apps/a1", &y.admin).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Refused JWT logins count against the client's address like wrong passwords: after a few,
+/// the address waits, told so in Symphony's shape (the BDK retries a 429 later).
+#[tokio::test]
+async fn refused_key_logins_from_one_address_are_throttled() {
+    let dir = TempDir::new().unwrap();
+    let s = TestServer::start(&dir).await;
+    let body = json!({"token": "not.a.jwt"});
+    for _ in 0..5 {
+        let resp = s
+            .http
+            .post(s.url("/login/pubkey/authenticate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let resp = s
+        .http
+        .post(s.url("/login/pubkey/authenticate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "the sixth is counted"
+    );
+    let resp = s
+        .http
+        .post(s.url("/relay/pubkey/authenticate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["code"], 429);
+    assert!(v["message"].as_str().unwrap().contains("try again in"));
+    // Another address is not affected.
+    let other = common::client_from("127.0.0.2");
+    let resp = other
+        .post(s.url("/login/pubkey/authenticate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }

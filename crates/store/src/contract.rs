@@ -13,7 +13,7 @@
 
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
-use sessiond_core::store::{Activity, ReportedChange, Store, UserUpdate};
+use sessiond_core::store::{Activity, LoginFailures, ReportedChange, Store, UserUpdate};
 use sessiond_core::{Privilege, PrivilegeSet, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -1812,50 +1812,74 @@ pub(crate) async fn access_tokens_list_pages_by_id_and_user(store: &dyn Store) {
 // Failed logins
 
 pub(crate) async fn login_failures_count_within_a_window_and_lock(store: &dyn Store) {
-    let u = one_user(store, "locky").await;
-    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
-    // Three failures in one window count up...
-    for (n, t) in [(1, 0), (2, 60), (3, 120)] {
+    // Counted by name, whether or not a user has it.
+    let name = "no-such-user";
+    assert_eq!(store.login_locked_until(name).await.unwrap(), None);
+    let count = |failures, addresses| LoginFailures {
+        failures,
+        addresses,
+    };
+    // Failures in one window count up, with the distinct addresses they came from...
+    for (t, address, expect) in [
+        (0, "10.0.0.1", count(1, 1)),
+        (60, "10.0.0.1", count(2, 1)),
+        (120, "10.0.0.2", count(3, 2)),
+    ] {
         assert_eq!(
             store
-                .record_login_failure(u.id, at(t), at(-900))
+                .record_login_failure(name, address, at(t), at(t - 900))
                 .await
                 .unwrap(),
-            n
+            expect
         );
     }
-    // ...a failure after the window closed starts a new count.
+    // ...failures older than the window are forgotten.
     assert_eq!(
         store
-            .record_login_failure(u.id, at(2000), at(1100))
+            .record_login_failure(name, "10.0.0.3", at(1000), at(100))
             .await
             .unwrap(),
-        1
+        count(2, 2)
     );
+    // Other names are counted apart.
     assert_eq!(
         store
-            .record_login_failure(u.id, at(2001), at(1101))
+            .record_login_failure("other", "10.0.0.1", at(1000), at(100))
             .await
             .unwrap(),
-        2
+        count(1, 1)
     );
-    store.lock_login(u.id, at(3800)).await.unwrap();
+    store.lock_login(name, at(3800)).await.unwrap();
     assert_eq!(
-        store.login_locked_until(u.id).await.unwrap(),
+        store.login_locked_until(name).await.unwrap(),
         Some(at(3800))
     );
-    store.clear_login_failures(u.id).await.unwrap();
-    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_login_locks(at(3000)).await.unwrap(),
+        vec![(name.to_owned(), at(3800))]
+    );
+    assert!(store.list_login_locks(at(3800)).await.unwrap().is_empty());
+    store.clear_login_failures(name).await.unwrap();
+    assert_eq!(store.login_locked_until(name).await.unwrap(), None);
     assert_eq!(
         store
-            .record_login_failure(u.id, at(4000), at(3100))
+            .record_login_failure(name, "10.0.0.1", at(4000), at(3100))
             .await
             .unwrap(),
-        1
+        count(1, 1)
     );
-    // Failures go with the user.
-    store.delete_user(u.id).await.unwrap();
-    assert_eq!(store.login_locked_until(u.id).await.unwrap(), None);
+    // The sweep forgets old failures and ended locks.
+    store.lock_login("other", at(2000)).await.unwrap();
+    assert_eq!(store.purge_login_failures(at(3000)).await.unwrap(), 2);
+    assert_eq!(store.login_locked_until("other").await.unwrap(), None);
+    assert_eq!(
+        store
+            .record_login_failure(name, "10.0.0.1", at(4001), at(3101))
+            .await
+            .unwrap(),
+        count(2, 1),
+        "the recent failure survived the sweep"
+    );
 }
 
 pub(crate) async fn sessions_token_replaced_only_while_active(store: &dyn Store) {

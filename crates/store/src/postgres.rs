@@ -8,7 +8,9 @@ use std::time::Duration;
 use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
-use sessiond_core::store::{Activity, Change, ReportedChange, Store, StoreResult, UserUpdate};
+use sessiond_core::store::{
+    Activity, Change, LoginFailures, ReportedChange, Store, StoreResult, UserUpdate,
+};
 use sessiond_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};

@@ -649,55 +649,107 @@ macro_rules! shared_store {
 
             async fn record_login_failure(
                 &self,
-                user: UserId,
+                name: &str,
+                address: &str,
                 now: OffsetDateTime,
-                window_start_after: OffsetDateTime,
-            ) -> StoreResult<u32> {
-                let n: i64 = sqlx::query_scalar(
-                    "INSERT INTO login_failures (user_id, failures, window_start) VALUES ($1, 1, $2)
-                     ON CONFLICT (user_id) DO UPDATE SET
-                        failures = CASE WHEN login_failures.window_start < $3 THEN 1
-                                        ELSE login_failures.failures + 1 END,
-                        window_start = CASE WHEN login_failures.window_start < $3 THEN $2
-                                            ELSE login_failures.window_start END
-                     RETURNING failures",
-                )
-                .bind(user)
-                .bind(to_micros(now))
-                .bind(to_micros(window_start_after))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(n.max(0) as u32)
-            }
-
-            async fn lock_login(&self, user: UserId, until: OffsetDateTime) -> StoreResult<()> {
-                sqlx::query("UPDATE login_failures SET locked_until = $1 WHERE user_id = $2")
-                    .bind(to_micros(until))
-                    .bind(user)
-                    .execute(&self.pool)
+                since: OffsetDateTime,
+            ) -> StoreResult<LoginFailures> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query("DELETE FROM login_failures WHERE name = $1 AND at < $2")
+                    .bind(name)
+                    .bind(to_micros(since))
+                    .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
+                sqlx::query("INSERT INTO login_failures (name, address, at) VALUES ($1, $2, $3)")
+                    .bind(name)
+                    .bind(address)
+                    .bind(to_micros(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let (failures, addresses): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), COUNT(DISTINCT address) FROM login_failures WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(LoginFailures {
+                    failures: failures.clamp(0, u32::MAX as i64) as u32,
+                    addresses: addresses.clamp(0, u32::MAX as i64) as u32,
+                })
+            }
+
+            async fn lock_login(&self, name: &str, until: OffsetDateTime) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO login_locks (name, locked_until) VALUES ($1, $2)
+                     ON CONFLICT (name) DO UPDATE SET locked_until = excluded.locked_until",
+                )
+                .bind(name)
+                .bind(to_micros(until))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
                 Ok(())
             }
 
-            async fn login_locked_until(&self, user: UserId) -> StoreResult<Option<OffsetDateTime>> {
-                let t: Option<Option<i64>> =
-                    sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE user_id = $1")
-                        .bind(user)
+            async fn login_locked_until(&self, name: &str) -> StoreResult<Option<OffsetDateTime>> {
+                let t: Option<i64> =
+                    sqlx::query_scalar("SELECT locked_until FROM login_locks WHERE name = $1")
+                        .bind(name)
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(map_err)?;
-                Ok(t.flatten().map(from_micros))
+                Ok(t.map(from_micros))
             }
 
-            async fn clear_login_failures(&self, user: UserId) -> StoreResult<()> {
-                sqlx::query("DELETE FROM login_failures WHERE user_id = $1")
-                    .bind(user)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_err)?;
+            async fn list_login_locks(
+                &self,
+                now: OffsetDateTime,
+            ) -> StoreResult<Vec<(String, OffsetDateTime)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT name, locked_until FROM login_locks WHERE locked_until > $1
+                     ORDER BY locked_until DESC, name LIMIT 1000",
+                )
+                .bind(to_micros(now))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(rows.into_iter().map(|(n, t)| (n, from_micros(t))).collect())
+            }
+
+            async fn clear_login_failures(&self, name: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                for sql in [
+                    "DELETE FROM login_failures WHERE name = $1",
+                    "DELETE FROM login_locks WHERE name = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn purge_login_failures(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                let mut purged = 0;
+                for sql in [
+                    "DELETE FROM login_failures WHERE at < $1",
+                    "DELETE FROM login_locks WHERE locked_until < $1",
+                ] {
+                    purged += sqlx::query(sql)
+                        .bind(to_micros(before))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                }
+                Ok(purged)
             }
 
             async fn insert_user_key(&self, k: &UserPublicKey) -> StoreResult<()> {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
-use sessiond_core::store::{Activity, ReportedChange, Store, StoreResult, UserUpdate};
+use sessiond_core::store::{
+    Activity, LoginFailures, ReportedChange, Store, StoreResult, UserUpdate,
+};
 use sessiond_core::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,

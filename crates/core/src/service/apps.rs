@@ -164,6 +164,7 @@ impl Core {
         token: &str,
         ctx: &LoginContext,
     ) -> CoreResult<Arc<crate::model::User>> {
+        self.guard_address(&ctx.client_name)?;
         let (who, refused) = match self.check_user_jwt(token).await? {
             Ok(user) => return Ok(user),
             Err(refusal) => refusal,
@@ -178,6 +179,7 @@ impl Core {
             &refused,
         )
         .await;
+        self.count_address_failure(&ctx.client_name);
         Err(unauthorized())
     }
 
@@ -303,7 +305,11 @@ impl Core {
     /// An app's own login: a JWT with `sub` = app id, signed with the app's key. Returns the
     /// app session token (good only for OBO user logins).
     pub async fn app_login(&self, token: &str, client: &str) -> CoreResult<(App, Token)> {
-        let sub = jwt::claimed_subject(token).map_err(|_| unauthorized())?;
+        self.guard_address(client)?;
+        let sub = jwt::claimed_subject(token).map_err(|_| {
+            self.count_address_failure(client);
+            unauthorized()
+        })?;
         let app = match self.store.get_app(&sub).await? {
             Some(a) if a.enabled => a,
             _ => {
@@ -316,6 +322,7 @@ impl Core {
                     "unknown or disabled app",
                 )
                 .await;
+                self.count_address_failure(client);
                 return Err(unauthorized());
             }
         };
@@ -329,6 +336,7 @@ impl Core {
                 &e.to_string(),
             )
             .await;
+            self.count_address_failure(client);
             return Err(unauthorized());
         }
         let now = self.clock.now();

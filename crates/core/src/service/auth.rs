@@ -102,10 +102,9 @@ impl Core {
         if username.len() > 256 || password.len() > validate::MAX_PASSWORD {
             return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
         }
+        self.guard_login(username, &ctx.client_name).await?;
         let user = self.store.get_user_by_name(username).await?;
-        if let Some(u) = &user {
-            self.refuse_if_locked(u, &ctx.client_name).await?;
-        }
+        // A name that is no user is checked against a dummy hash: same answer, same time.
         let ok = self
             .hasher
             .verify(
@@ -126,16 +125,11 @@ impl Core {
                     "invalid user name or password",
                 )
                 .await;
-                if let Some(u) = &user {
-                    self.count_failure(u).await?;
-                }
-                return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
+                return Err(self.count_login_failure(username, &ctx.client_name).await);
             }
         };
         self.refuse_if_disabled(&user, &ctx.client_name).await?;
-        if self.cfg.lockout.is_some() {
-            self.store.clear_login_failures(user.id).await?;
-        }
+        self.forget_login_failures(username).await?;
         self.open_session_as(Arc::new(user), ctx, None).await
     }
 
@@ -194,7 +188,7 @@ impl Core {
         ctx: LoginContext,
         actor: Option<String>,
     ) -> CoreResult<LoginOutcome> {
-        self.refuse_if_locked(&user, &ctx.client_name).await?;
+        self.refuse_if_locked(&user.name, &ctx.client_name).await?;
         self.refuse_if_disabled(&user, &ctx.client_name).await?;
         self.open_session_as(user, ctx, actor).await
     }
@@ -213,66 +207,6 @@ impl Core {
         )
         .await;
         Err(CoreError::Forbidden("the account is disabled".into()))
-    }
-
-    /// While an account is locked, every login is refused, whatever the password.
-    async fn refuse_if_locked(&self, user: &User, client: &str) -> CoreResult<()> {
-        if self.cfg.lockout.is_none() {
-            return Ok(());
-        }
-        let now = self.clock.now();
-        match self.store.login_locked_until(user.id).await? {
-            Some(until) if until > now => {
-                self.audit_raw(
-                    AuditKind::LoginFailed,
-                    Some((user.id, user.name.clone())),
-                    None,
-                    Some(client),
-                    Some(&user.name),
-                    "account locked",
-                )
-                .await;
-                Err(CoreError::Unauthenticated(AuthFailure::AccountLocked {
-                    remaining_secs: (until - now).whole_seconds().max(1),
-                }))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failed login; the one that reaches the limit locks the account.
-    async fn count_failure(&self, user: &User) -> CoreResult<()> {
-        let Some(policy) = self.cfg.lockout else {
-            return Ok(());
-        };
-        let now = self.clock.now();
-        let failures = self
-            .store
-            .record_login_failure(user.id, now, now - policy.window)
-            .await?;
-        if failures >= policy.max_failures {
-            self.store
-                .lock_login(user.id, now + policy.lock_for)
-                .await?;
-            tracing::warn!(user = %user.name, failures, "account locked after repeated failed logins");
-            self.audit_raw(
-                AuditKind::AccountLocked,
-                Some((user.id, user.name.clone())),
-                None,
-                None,
-                Some(&user.name),
-                &format!(
-                    "{failures} failed logins within {} minutes; locked for {} minutes",
-                    policy.window.whole_minutes(),
-                    policy.lock_for.whole_minutes()
-                ),
-            )
-            .await;
-            return Err(CoreError::Unauthenticated(AuthFailure::AccountLocked {
-                remaining_secs: policy.lock_for.whole_seconds(),
-            }));
-        }
-        Ok(())
     }
 
     /// Opens a session for a user already admitted, recording the app acting on the

@@ -10,6 +10,7 @@ pub struct SweepReport {
     pub ended: usize,
     pub purged_sessions: u64,
     pub purged_audit: u64,
+    pub purged_login_failures: u64,
 }
 
 impl Core {
@@ -46,7 +47,10 @@ impl Core {
             .store
             .purge_audit(now - self.cfg.audit_retention)
             .await?;
+        let window = self.cfg.lockout.map(|l| l.window).unwrap_or_default();
+        let purged_login_failures = self.store.purge_login_failures(now - window).await?;
         Ok(SweepReport {
+            purged_login_failures,
             flushed,
             ended: ended.len(),
             purged_sessions,

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bootstrap;
 mod groups;
+mod guard;
 mod maintenance;
 mod net_sessions;
 mod repeated;
@@ -36,6 +37,7 @@ use crate::error::CoreResult;
 use crate::model::Role;
 use crate::secret::PasswordHasher;
 use crate::store::Store;
+use crate::throttle::{Throttle, ThrottlePolicy};
 
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
@@ -53,17 +55,22 @@ pub struct CoreConfig {
     pub hash_concurrency: usize,
     /// How many tokens the hot cache holds.
     pub cache_capacity: usize,
-    /// Locking an account after repeated failed logins; `None` disables it.
+    /// Locking a name after repeated failed logins from several addresses; `None`
+    /// disables it.
     pub lockout: Option<LockoutPolicy>,
+    /// Slowing down failed logins per client address and per name.
+    pub throttle: LoginThrottle,
 }
 
-/// `max_failures` failed logins within `window` lock the account for `lock_for`, in every
-/// dialect.
+/// `max_failures` failed logins for one name within `window`, from at least
+/// `min_addresses` client addresses, lock the name for `lock_for`, in every dialect and on
+/// every node, whether or not a user has that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub window: Duration,
     pub lock_for: Duration,
+    pub min_addresses: u32,
 }
 
 impl Default for LockoutPolicy {
@@ -72,6 +79,34 @@ impl Default for LockoutPolicy {
             max_failures: 5,
             window: Duration::minutes(15),
             lock_for: Duration::minutes(30),
+            min_addresses: 3,
+        }
+    }
+}
+
+/// In-memory throttles on failed logins: per client address (growing up to minutes) and
+/// per name (a short wait, so that one address cannot keep a name's owner out for long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub by_address: ThrottlePolicy,
+    pub by_name: ThrottlePolicy,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle {
+            by_address: ThrottlePolicy {
+                free: 5,
+                base: Duration::seconds(1),
+                max: Duration::minutes(5),
+                window: Duration::minutes(15),
+            },
+            by_name: ThrottlePolicy {
+                free: 5,
+                base: Duration::seconds(1),
+                max: Duration::seconds(30),
+                window: Duration::minutes(15),
+            },
         }
     }
 }
@@ -87,6 +122,7 @@ impl Default for CoreConfig {
             hash_concurrency: 2,
             cache_capacity: 100_000,
             lockout: Some(LockoutPolicy::default()),
+            throttle: LoginThrottle::default(),
         }
     }
 }
@@ -98,6 +134,8 @@ pub struct Core {
     cache: AuthCache,
     hasher: PasswordHasher,
     repeated: repeated::RepeatedLogins,
+    address_throttle: Throttle,
+    name_throttle: Throttle,
     /// Roles by name, loaded at start and replaced on every role change.
     roles: RwLock<Arc<HashMap<String, Role>>>,
 }
@@ -113,6 +151,8 @@ impl Core {
             cache: AuthCache::new(cfg.cache_capacity),
             hasher: PasswordHasher::new(cfg.hash_concurrency),
             repeated: repeated::RepeatedLogins::new()?,
+            address_throttle: Throttle::new(cfg.throttle.by_address),
+            name_throttle: Throttle::new(cfg.throttle.by_name),
             roles: RwLock::new(Arc::new(HashMap::new())),
             store,
             clock,

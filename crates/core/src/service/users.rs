@@ -175,7 +175,10 @@ impl Core {
         let user = self.store.update_user(id, &update).await?;
         if update.password_hash.is_some() {
             // A new password set by an administrator also lifts a lockout.
-            self.store.clear_login_failures(id).await?;
+            self.name_throttle.clear(&user.name.to_lowercase());
+            self.store
+                .clear_login_failures(&user.name.to_lowercase())
+                .await?;
         }
         if ends_sessions {
             // A reset password or a disabled account ends every session of that user.

@@ -19,6 +19,7 @@ fn code(kind: Kind) -> &'static str {
         Kind::Conflict => "conflict",
         Kind::PayloadTooLarge => "payload_too_large",
         Kind::UnsupportedMediaType => "unsupported_media_type",
+        Kind::TooManyRequests => "too_many_requests",
         Kind::Unavailable => "unavailable",
         Kind::Internal => "internal",
     }

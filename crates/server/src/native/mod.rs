@@ -87,4 +87,6 @@ fn routes() -> Router<AppState> {
             put(users::add_member).delete(users::remove_member),
         )
         .route("/audit", get(sessions::audit))
+        .route("/lockouts", get(users::list_lockouts))
+        .route("/lockouts/{name}", delete(users::clear_lockout))
 }

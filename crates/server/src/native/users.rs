@@ -239,3 +239,27 @@ pub async fn remove_member(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /api/v1/lockouts`: the names locked now.
+pub async fn list_lockouts(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+) -> NativeResult<Json<api::LockoutList>> {
+    let locks = s.core.login_locks(&p).await?;
+    Ok(Json(api::LockoutList {
+        lockouts: locks
+            .into_iter()
+            .map(|(name, locked_until)| api::LockoutView { name, locked_until })
+            .collect(),
+    }))
+}
+
+/// `DELETE /api/v1/lockouts/{name}`: lifts the lock on a name and forgets its failures.
+pub async fn clear_lockout(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(name, _): ApiPath<String, Native>,
+) -> NativeResult<StatusCode> {
+    s.core.unlock_login(&p, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

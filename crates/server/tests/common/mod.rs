@@ -224,6 +224,45 @@ impl TestServer {
     }
 }
 
+/// A client whose requests come from another loopback address (127.0.0.2, ...), as if
+/// from another machine.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    /// A native login from `client`: the status, the body and the `Retry-After` header.
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> (StatusCode, String, Option<String>) {
+        let resp = client
+            .post(self.url("/api/v1/login"))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, resp.text().await.unwrap(), retry)
+    }
+}
+
+/// Options with the login throttle off, for tests that fail many logins on purpose.
+pub fn without_throttle(mut o: Options) -> Options {
+    o.core.throttle.by_address.free = u32::MAX - 1;
+    o.core.throttle.by_name.free = u32::MAX - 1;
+    o
+}
+
 /// The message of a native error body.
 pub fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or("")

@@ -108,6 +108,12 @@ pub async fn login(
             err_list: [],
         })
         .into_response()),
+        Err(CoreError::Unauthenticated(AuthFailure::Throttled { retry_after_secs })) => {
+            Ok(refused(
+                format!("Too many failed logins; try again in {retry_after_secs} second(s)"),
+                None,
+            ))
+        }
         Err(CoreError::Unauthenticated(AuthFailure::AccountLocked { remaining_secs })) => Ok(
             refused("User account is locked".into(), Some(remaining_secs)),
         ),

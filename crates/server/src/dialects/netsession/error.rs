@@ -19,6 +19,7 @@ pub enum WinStatus {
     MoreData,
     NotSupported,
     Timeout,
+    Busy,
     NotFound,
     ServerUnavailable,
     InternalError,
@@ -37,6 +38,7 @@ impl WinStatus {
             WinStatus::MoreData => 234,
             WinStatus::NotSupported => 50,
             WinStatus::Timeout => 1460,
+            WinStatus::Busy => 170,
             WinStatus::NotFound => 1168,
             WinStatus::ServerUnavailable => 1722,
             WinStatus::InternalError => 1359,
@@ -55,6 +57,7 @@ impl WinStatus {
             WinStatus::MoreData => "ERROR_MORE_DATA",
             WinStatus::NotSupported => "ERROR_NOT_SUPPORTED",
             WinStatus::Timeout => "ERROR_TIMEOUT",
+            WinStatus::Busy => "ERROR_BUSY",
             WinStatus::NotFound => "ERROR_NOT_FOUND",
             WinStatus::ServerUnavailable => "RPC_S_SERVER_UNAVAILABLE",
             WinStatus::InternalError => "ERROR_INTERNAL_ERROR",
@@ -102,6 +105,7 @@ fn status_of(kind: Kind) -> WinStatus {
         Kind::BadRequest | Kind::Conflict | Kind::PayloadTooLarge | Kind::UnsupportedMediaType => {
             WinStatus::InvalidParameter
         }
+        Kind::TooManyRequests => WinStatus::Busy,
         Kind::Unavailable => WinStatus::ServerUnavailable,
         Kind::Internal => WinStatus::InternalError,
     }

@@ -17,6 +17,7 @@ fn code(kind: Kind) -> &'static str {
         Kind::RequestTimeout => "RequestTimeout",
         Kind::PayloadTooLarge => "PayloadTooLarge",
         Kind::UnsupportedMediaType => "UnsupportedMediaType",
+        Kind::TooManyRequests => "TooManyRequests",
         Kind::Unavailable => "ServiceUnavailable",
         Kind::Internal => "InternalServerError",
     }

@@ -29,6 +29,7 @@ fn error_class(kind: Kind) -> &'static str {
         Kind::Conflict => "http_conflict_error",
         Kind::PayloadTooLarge => "http_payload_too_large_error",
         Kind::UnsupportedMediaType => "http_unsupported_media_type_error",
+        Kind::TooManyRequests => "http_too_many_requests_error",
         Kind::Unavailable => "http_service_unavailable_error",
         Kind::Internal => "http_internal_server_error",
     }
