@@ -213,3 +213,46 @@ mod tests {
         assert!(check_public_key("hello").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Three dot-separated parts, each base64 of arbitrary bytes or of JSON-looking text.
+    fn jwt_like() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..120).prop_map(|b| b64(&b)),
+            any::<String>().prop_map(|s| b64(s.as_bytes())),
+            Just(b64(br#"{"alg":"RS512","typ":"JWT"}"#)),
+            Just(b64(br#"{"alg":"none"}"#)),
+            Just(b64(br#"{"sub":"bot","exp":99999999999}"#)),
+            any::<String>(),
+        ];
+        (part.clone(), part.clone(), part).prop_map(|(a, b, c)| format!("{a}.{b}.{c}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn untrusted_jwts_never_panic_and_never_verify(jwt in prop_oneof![jwt_like(), any::<String>()]) {
+            let _ = claimed_subject(&jwt);
+            let key = include_str!("../../../tests/fixtures/keys/bot.pub");
+            prop_assert!(verify(&jwt, &[key], OffsetDateTime::UNIX_EPOCH).is_err());
+        }
+
+        #[test]
+        fn untrusted_public_keys_never_panic(pem in any::<String>()) {
+            let _ = check_public_key(&pem);
+            let wrapped = format!("-----BEGIN PUBLIC KEY-----\n{pem}\n-----END PUBLIC KEY-----\n");
+            prop_assert!(check_public_key(&wrapped).is_err());
+        }
+    }
+}

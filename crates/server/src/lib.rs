@@ -39,5 +39,8 @@ pub mod tasks;
 pub mod tls;
 pub mod views;
 
+#[cfg(test)]
+mod parser_props;
+
 pub use app::{build_router, serve, serve_on, Transport};
 pub use state::{AppState, ConnectionLimits, PamConfig, ServerConfig};

@@ -316,3 +316,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::computer_name;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// A computer name from a request is either refused or clean, and cleaning is stable.
+        #[test]
+        fn computer_names_are_refused_or_clean(raw in any::<String>()) {
+            if let Some(n) = computer_name(&raw) {
+                prop_assert!(!n.is_empty() && n.len() <= 255);
+                prop_assert!(!n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\'));
+                prop_assert_eq!(computer_name(&n), Some(n.clone()));
+            }
+        }
+    }
+}

@@ -145,8 +145,12 @@ where
 pub fn strip_scheme(v: &str) -> &str {
     let v = v.trim();
     for scheme in ["QSDK ", "Bearer "] {
-        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return v[scheme.len()..].trim();
+        // `get` rather than slicing: the value may hold any text (a renewal body's sessionId).
+        match (v.get(..scheme.len()), v.get(scheme.len()..)) {
+            (Some(head), Some(rest)) if !rest.is_empty() && head.eq_ignore_ascii_case(scheme) => {
+                return rest.trim();
+            }
+            _ => {}
         }
     }
     v

@@ -16,7 +16,7 @@ use crate::state::AppState;
 const MAX_BODY: usize = 64 * 1024;
 
 /// The versions this API answers: absent or `1` (the current one).
-fn check_version(query: Option<&str>) -> Result<(), PamError> {
+pub(crate) fn check_version(query: Option<&str>) -> Result<(), PamError> {
     let v = query
         .unwrap_or("")
         .split('&')
@@ -51,7 +51,7 @@ fn metadata_base(s: &AppState, headers: &axum::http::HeaderMap) -> String {
 }
 
 /// The host name of a `Host` value, without its port (`[::1]:8000` → `[::1]`).
-fn host_name(host: &str) -> &str {
+pub(crate) fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
         return host.find(']').map(|i| &host[..=i]).unwrap_or(host);
     }

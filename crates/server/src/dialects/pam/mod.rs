@@ -4,7 +4,7 @@
 //! of any dialect, or Basic when enabled. Errors are OData's.
 
 mod error;
-mod handler;
+pub(crate) mod handler;
 
 use axum::extract::Request;
 use axum::http::request::Parts;

@@ -96,7 +96,9 @@ pub fn parse(s: &str) -> Result<IdentityIn, QumuloError> {
     let bad = || QumuloError::bad_request(format!("{s:?} is not an identity"));
     let mut id = IdentityIn::default();
     match s.split_once(':') {
-        None if s.len() > 2 && s[..2].eq_ignore_ascii_case("S-") => id.sid = Some(s.to_owned()),
+        None if s.len() > 2 && s.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("S-")) => {
+            id.sid = Some(s.to_owned())
+        }
         None if !s.is_empty() => id.name = Some(s.to_owned()),
         None => return Err(bad()),
         Some((kind, value)) => match kind.to_ascii_lowercase().as_str() {
