@@ -389,11 +389,7 @@ async fn serve_connection<A: App>(
 ) {
     match tls {
         None => {
-            let io = Watched {
-                io: tcp,
-                conn: Arc::clone(&conn),
-                registry: Arc::clone(&registry),
-            };
+            let io = watched(tcp, &conn, &registry);
             drive(io, peer, app, &limits, &registry, &conn).await
         }
         Some(acceptor) => {
@@ -414,13 +410,17 @@ async fn serve_connection<A: App>(
                 _ = conn.close.notified() => return,
             };
             conn.quiet_since.store(registry.now(), Ordering::Release);
-            let io = Watched {
-                io: stream,
-                conn: Arc::clone(&conn),
-                registry: Arc::clone(&registry),
-            };
+            let io = watched(stream, &conn, &registry);
             drive(io, peer, app, &limits, &registry, &conn).await
         }
+    }
+}
+
+fn watched<IO>(io: IO, conn: &Arc<Conn>, registry: &Arc<Registry>) -> Watched<IO> {
+    Watched {
+        io,
+        conn: Arc::clone(conn),
+        registry: Arc::clone(registry),
     }
 }
 
