@@ -153,6 +153,12 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Computes the dummy hash now, so that the first unknown name does not pay for it (which
+/// would make it slower than a known one).
+pub fn warm_dummy_hash() {
+    let _ = dummy_hash();
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("sessiond-dummy-password").unwrap_or_default())

@@ -159,6 +159,9 @@ impl Core {
             cfg,
         };
         core.reload_roles().await?;
+        tokio::task::spawn_blocking(crate::secret::warm_dummy_hash)
+            .await
+            .map_err(|e| crate::error::CoreError::Internal(format!("password hashing: {e}")))?;
         Ok(core)
     }
 
