@@ -89,12 +89,19 @@ impl CachedAuth {
     }
 }
 
+/// A user and the privileges its roles grant, shared by every cached token of that user.
+pub type SharedUser = (Arc<User>, Arc<PrivilegeSet>);
+
 #[derive(Default)]
 struct Maps {
     by_token: HashMap<TokenHash, Arc<CachedAuth>>,
     /// Session id or access token id → token.
     by_id: HashMap<String, TokenHash>,
     by_user: HashMap<UserId, HashSet<TokenHash>>,
+    /// One copy of each user with cached tokens: a user with many sessions costs one user
+    /// record and one privilege set, and a cache miss for them needs no store read of the
+    /// user. Dropped with the user's last token, and on any change to the user or roles.
+    users: HashMap<UserId, SharedUser>,
 }
 
 impl Maps {
@@ -105,6 +112,7 @@ impl Maps {
             set.remove(token);
             if set.is_empty() {
                 self.by_user.remove(&entry.user.id);
+                self.users.remove(&entry.user.id);
             }
         }
         Some(entry)
@@ -133,6 +141,11 @@ impl AuthCache {
 
     pub fn get(&self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
         self.maps.read().ok()?.by_token.get(token).cloned()
+    }
+
+    /// The shared copy of a user with cached tokens, if there is one.
+    pub fn user(&self, id: UserId) -> Option<SharedUser> {
+        self.maps.read().ok()?.users.get(&id).cloned()
     }
 
     /// The in-memory activity stamp of a cached session, if it is cached.
@@ -176,6 +189,9 @@ impl AuthCache {
             .entry(entry.user.id)
             .or_default()
             .insert(entry.token);
+        maps.users
+            .entry(entry.user.id)
+            .or_insert_with(|| (Arc::clone(&entry.user), Arc::clone(&entry.privileges)));
         maps.by_token.insert(entry.token, entry);
         true
     }
@@ -195,6 +211,9 @@ impl AuthCache {
     }
 
     pub fn evict_user(&self, user: UserId) {
+        if let Ok(mut maps) = self.maps.write() {
+            maps.users.remove(&user);
+        }
         self.evict_where(|maps| {
             maps.by_user
                 .get(&user)
@@ -204,6 +223,9 @@ impl AuthCache {
     }
 
     pub fn clear(&self) {
+        if let Ok(mut maps) = self.maps.write() {
+            maps.users.clear();
+        }
         self.evict_where(|maps| maps.by_token.keys().copied().collect());
     }
 

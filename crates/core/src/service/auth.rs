@@ -258,7 +258,13 @@ impl Core {
         .await;
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
         let hash = token.hash();
-        let privileges = Arc::new(self.privileges_of(&user));
+        let (user, privileges) = match self.cache.user(user.id) {
+            Some(shared) => shared,
+            None => {
+                let privileges = Arc::new(self.privileges_of(&user));
+                (user, privileges)
+            }
+        };
         let entry = Arc::new(CachedAuth::new(
             hash,
             Credential::Session(session.clone()),
@@ -393,12 +399,20 @@ impl Core {
             Credential::Session(s) => s.user_id,
             Credential::AccessToken(t) => t.user_id,
         };
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .filter(|u| u.enabled)
-            .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
+        // Every token of a user shares one copy of the user and its privileges.
+        let (user, privileges) = match self.cache.user(user_id) {
+            Some(shared) => shared,
+            None => {
+                let user = self
+                    .store
+                    .get_user(user_id)
+                    .await?
+                    .filter(|u| u.enabled)
+                    .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
+                let privileges = Arc::new(self.privileges_of(&user));
+                (Arc::new(user), privileges)
+            }
+        };
         if let Credential::AccessToken(t) = &credential {
             // An access token is a login that lives in the cache: audit each time it is
             // taken up, not at every request.
@@ -412,13 +426,7 @@ impl Core {
             )
             .await;
         }
-        let privileges = Arc::new(self.privileges_of(&user));
-        let entry = Arc::new(CachedAuth::new(
-            hash,
-            credential,
-            Arc::new(user),
-            privileges,
-        ));
+        let entry = Arc::new(CachedAuth::new(hash, credential, user, privileges));
         self.cache.insert_if_current(Arc::clone(&entry), epoch);
         Ok(entry)
     }

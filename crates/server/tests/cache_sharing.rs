@@ -1,0 +1,89 @@
+//! What the hot cache's memory and speed rely on: every cached session of a user shares one
+//! copy of the user and of its privilege set, and a change to the user or to a role reaches
+//! every one of them at once.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sessiond_core::{Principal, Privilege};
+use tempfile::TempDir;
+
+async fn principals(s: &TestServer, tokens: &[String]) -> Vec<Principal> {
+    let mut out = vec![];
+    for t in tokens {
+        out.push(s.core.authenticate(t).await.unwrap());
+    }
+    out
+}
+
+fn all_share(ps: &[Principal]) {
+    for p in &ps[1..] {
+        assert!(Arc::ptr_eq(&p.user, &ps[0].user), "one user record");
+        assert!(
+            Arc::ptr_eq(&p.privileges, &ps[0].privileges),
+            "one privilege set"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
+    let dir = TempDir::new().unwrap();
+    let s = TestServer::start(&dir).await;
+    let admin = s.admin().await;
+    let bob = s.user(&admin, "bob", &["Observers"]).await;
+    let mut tokens = vec![];
+    for _ in 0..3 {
+        tokens.push(s.login("bob", "bob-password").await.0);
+    }
+    let before = principals(&s, &tokens).await;
+    all_share(&before);
+    assert!(!before[0].has(Privilege::LOCAL_USER_WRITE));
+
+    // A session loaded from the store after a restart of the cache shares it too.
+    s.core
+        .apply_change(sessiond_core::store::Change::Lost)
+        .await;
+    let reloaded = principals(&s, &tokens).await;
+    all_share(&reloaded);
+
+    // A role change reaches every session at once, and they share the new set.
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/users/{bob}/roles"),
+            Some(&admin),
+            Some(json!(["Administrators"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let after = principals(&s, &tokens).await;
+    all_share(&after);
+    assert!(after.iter().all(|p| p.has(Privilege::LOCAL_USER_WRITE)));
+    assert!(!Arc::ptr_eq(&after[0].privileges, &before[0].privileges));
+
+    // So does a change to the user, and a login after it joins the same copy.
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{bob}"),
+            Some(&admin),
+            Some(json!({"display_name": "Robert"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokens.push(s.login("bob", "bob-password").await.0);
+    let changed = principals(&s, &tokens).await;
+    all_share(&changed);
+    assert!(changed
+        .iter()
+        .all(|p| p.user.profile.display_name.as_deref() == Some("Robert")));
+
+    // Another user has a copy of their own.
+    let other = principals(&s, &[admin]).await;
+    assert!(!Arc::ptr_eq(&other[0].user, &changed[0].user));
+}
