@@ -4,7 +4,11 @@
 //! ```text
 //! load --url http://127.0.0.1:8000 --token T --seconds 10                # the maximum
 //! load --url http://127.0.0.1:8000 --token T --seconds 600 --rate 20000  # a soak
+//! load --url http://127.0.0.1:8000 --token T --endpoint qumulo             # one dialect
 //! ```
+//!
+//! `--endpoint` is `all` (the default: each dialect in turn), `native`, `qumulo`,
+//! `symphony`, `commvault`, `pam`, or `healthz` (the floor: no token, no store).
 //!
 //! Prints one line every `--report` seconds (requests, errors, rate, p50/p99) and a last
 //! line `total: N requests, E errors`. Exits 1 when any request failed.
@@ -20,6 +24,7 @@ struct Args {
     rate: Option<u64>,
     clients: usize,
     report: u64,
+    endpoint: String,
 }
 
 fn args() -> Args {
@@ -30,6 +35,7 @@ fn args() -> Args {
         rate: None,
         clients: 32,
         report: 10,
+        endpoint: "all".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +47,7 @@ fn args() -> Args {
             "--rate" => a.rate = Some(value().parse().expect("--rate N")),
             "--clients" => a.clients = value().parse().expect("--clients N"),
             "--report" => a.report = value().parse().expect("--report N"),
+            "--endpoint" => a.endpoint = value(),
             other => panic!("unknown option {other}"),
         }
     }
@@ -49,8 +56,15 @@ fn args() -> Args {
 }
 
 /// Who-am-i as each dialect's client asks it.
-fn requests(url: &str, token: &str) -> Vec<(String, &'static str, String)> {
-    vec![
+fn requests(url: &str, token: &str, endpoint: &str) -> Vec<(String, &'static str, String)> {
+    if endpoint == "healthz" {
+        return vec![(
+            format!("{url}/healthz"),
+            "accept",
+            "application/json".into(),
+        )];
+    }
+    let all = vec![
         (
             format!("{url}/api/v1/session"),
             "authorization",
@@ -76,7 +90,12 @@ fn requests(url: &str, token: &str) -> Vec<(String, &'static str, String)> {
             "authorization",
             format!("Bearer {token}"),
         ),
-    ]
+    ];
+    let names = ["native", "qumulo", "symphony", "commvault", "pam"];
+    match names.iter().position(|n| *n == endpoint) {
+        Some(i) => vec![all[i].clone()],
+        None => all,
+    }
 }
 
 #[derive(Default)]
@@ -92,7 +111,7 @@ async fn main() {
         .pool_max_idle_per_host(a.clients)
         .build()
         .unwrap();
-    let calls = Arc::new(requests(&a.url, &a.token));
+    let calls = Arc::new(requests(&a.url, &a.token, &a.endpoint));
     let window = Arc::new(Mutex::new(Window::default()));
     let total = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
