@@ -106,6 +106,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Sessions
     async fn insert_session(&self, session: &Session, token: &TokenHash) -> StoreResult<()>;
+    /// Inserts many sessions in one transaction (imports and benchmarks).
+    async fn insert_sessions(&self, sessions: &[(Session, TokenHash)]) -> StoreResult<()>;
     async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Gives an active session a new token (the old one stops working); `false` if the

@@ -39,6 +39,7 @@ macro_rules! contract_tests {
             groups_membership,
             roles_put_list_delete,
             sessions_insert_and_lookup,
+            sessions_insert_many_in_one_go,
             sessions_insert_conflicts_and_references,
             sessions_list_filters,
             sessions_end_only_once,
@@ -1879,6 +1880,35 @@ pub(crate) async fn login_failures_count_within_a_window_and_lock(store: &dyn St
             .unwrap(),
         count(2, 1),
         "the recent failure survived the sweep"
+    );
+}
+
+pub(crate) async fn sessions_insert_many_in_one_go(store: &dyn Store) {
+    let u = one_user(store, "many").await;
+    let batch: Vec<(Session, TokenHash)> = (0..50u8)
+        .map(|i| {
+            (
+                session(&format!("bulk-{i}"), u.id, at(i as i64)),
+                TokenHash([100 + i; 32]),
+            )
+        })
+        .collect();
+    store.insert_sessions(&batch).await.unwrap();
+    for (s, token) in &batch {
+        assert_eq!(
+            store.session_by_token(token).await.unwrap().as_ref(),
+            Some(s)
+        );
+    }
+    // All or nothing: a batch with a duplicate id inserts none of it.
+    let bad = vec![
+        (session("bulk-new", u.id, at(0)), TokenHash([200; 32])),
+        (session("bulk-0", u.id, at(0)), TokenHash([201; 32])),
+    ];
+    assert!(store.insert_sessions(&bad).await.is_err());
+    assert_eq!(
+        store.session_by_token(&TokenHash([200; 32])).await.unwrap(),
+        None
     );
 }
 

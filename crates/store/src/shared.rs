@@ -12,6 +12,38 @@ macro_rules! shared_store {
         next_group_id: $next_group_id:expr,
         own: { $($own:item)* }
     ) => {
+        const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, user_id, server, client_name, client_type, console_type,
+                transport, auth_method, actor, access_token_id, browser_session_id, login_time, last_active,
+                expires_at, logout_time, end_reason, num_opens, user_flags, shares)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+
+        fn bind_session<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            s: &'q Session,
+            token: &'q TokenHash,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            q.bind(&s.id)
+                .bind(&token.0[..])
+                .bind(s.user_id)
+                .bind(&s.server)
+                .bind(&s.client_name)
+                .bind(&s.client_type)
+                .bind(s.console_type)
+                .bind(&s.transport)
+                .bind(s.auth_method.as_str())
+                .bind(&s.actor)
+                .bind(&s.access_token_id)
+                .bind(&s.browser_session_id)
+                .bind(to_micros(s.login_time))
+                .bind(to_micros(s.last_active))
+                .bind(s.expires_at.map(to_micros))
+                .bind(s.logout_time.map(to_micros))
+                .bind(s.end_reason.map(|r| r.as_str()))
+                .bind(s.num_opens)
+                .bind(s.user_flags)
+                .bind(serde_json::to_string(&s.shares).unwrap_or_else(|_| "[]".into()))
+        }
+
         #[async_trait::async_trait]
         impl Store for $store {
             $($own)*
@@ -334,36 +366,22 @@ macro_rules! shared_store {
             }
 
             async fn insert_session(&self, s: &Session, token: &TokenHash) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO sessions (id, token_hash, user_id, server, client_name, client_type, console_type,
-                        transport, auth_method, actor, access_token_id, browser_session_id, login_time, last_active,
-                        expires_at, logout_time, end_reason, num_opens, user_flags, shares)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-                )
-                .bind(&s.id)
-                .bind(&token.0[..])
-                .bind(s.user_id)
-                .bind(&s.server)
-                .bind(&s.client_name)
-                .bind(&s.client_type)
-                .bind(s.console_type)
-                .bind(&s.transport)
-                .bind(s.auth_method.as_str())
-                .bind(&s.actor)
-                .bind(&s.access_token_id)
-                .bind(&s.browser_session_id)
-                .bind(to_micros(s.login_time))
-                .bind(to_micros(s.last_active))
-                .bind(s.expires_at.map(to_micros))
-                .bind(s.logout_time.map(to_micros))
-                .bind(s.end_reason.map(|r| r.as_str()))
-                .bind(s.num_opens)
-                .bind(s.user_flags)
-                .bind(serde_json::to_string(&s.shares).unwrap_or_else(|_| "[]".into()))
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
+                bind_session(sqlx::query(INSERT_SESSION), s, token)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn insert_sessions(&self, sessions: &[(Session, TokenHash)]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                for (s, token) in sessions {
+                    bind_session(sqlx::query(INSERT_SESSION), s, token)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
             }
 
             async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>> {
