@@ -1,6 +1,8 @@
 //! The `Store` trait: what the core needs from a database. One implementation per engine
 //! (crate `sessiond-store`); all of them pass one contract test suite.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -108,6 +110,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, session: &Session, token: &TokenHash) -> StoreResult<()>;
     /// Inserts many sessions in one transaction (imports and benchmarks).
     async fn insert_sessions(&self, sessions: &[(Session, TokenHash)]) -> StoreResult<()>;
+    /// The names of the given users (those that exist), in one look-up.
+    async fn user_names(&self, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>>;
     async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Gives an active session a new token (the old one stops working); `false` if the

@@ -40,6 +40,7 @@ macro_rules! contract_tests {
             roles_put_list_delete,
             sessions_insert_and_lookup,
             sessions_insert_many_in_one_go,
+            users_names_by_ids,
             sessions_insert_conflicts_and_references,
             sessions_list_filters,
             sessions_end_only_once,
@@ -1881,6 +1882,24 @@ pub(crate) async fn login_failures_count_within_a_window_and_lock(store: &dyn St
         count(2, 1),
         "the recent failure survived the sweep"
     );
+}
+
+pub(crate) async fn users_names_by_ids(store: &dyn Store) {
+    let a = one_user(store, "name-a").await;
+    let b = store
+        .insert_user(&new_user("name-b", USERS_GROUP_ID), at(0))
+        .await
+        .unwrap();
+    let names = store.user_names(&[a.id, b.id, 999_999]).await.unwrap();
+    assert_eq!(names.len(), 2, "unknown ids are left out");
+    assert_eq!(names[&a.id], "name-a");
+    assert_eq!(names[&b.id], "name-b");
+    assert!(store.user_names(&[]).await.unwrap().is_empty());
+    // More ids than one query binds.
+    let many: Vec<UserId> = (0..1200)
+        .map(|i| if i == 600 { a.id } else { 10_000_000 + i })
+        .collect();
+    assert_eq!(store.user_names(&many).await.unwrap().len(), 1);
 }
 
 pub(crate) async fn sessions_insert_many_in_one_go(store: &dyn Store) {

@@ -489,6 +489,30 @@ macro_rules! shared_store {
                 .map_err(map_err)
             }
 
+            async fn user_names(
+                &self,
+                ids: &[UserId],
+            ) -> StoreResult<std::collections::HashMap<UserId, String>> {
+                let mut out = std::collections::HashMap::with_capacity(ids.len());
+                // In chunks, well under either engine's limit on bound parameters.
+                for chunk in ids.chunks(500) {
+                    let mut q: QueryBuilder<$db> =
+                        QueryBuilder::new("SELECT id, name FROM users WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    let rows: Vec<(i64, String)> = q
+                        .build_query_as()
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                    out.extend(rows);
+                }
+                Ok(out)
+            }
+
             async fn server_known(&self, server: &str) -> StoreResult<bool> {
                 let found: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE lower(server) = lower($1) LIMIT 1) AS hit",

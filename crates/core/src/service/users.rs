@@ -353,16 +353,10 @@ impl Core {
         &self,
         ids: &[UserId],
     ) -> CoreResult<std::collections::HashMap<UserId, String>> {
-        let mut out = std::collections::HashMap::new();
         if ids.is_empty() {
-            return Ok(out);
+            return Ok(std::collections::HashMap::new());
         }
-        for u in self.store.list_users().await? {
-            if ids.contains(&u.id) {
-                out.insert(u.id, u.name);
-            }
-        }
-        Ok(out)
+        Ok(self.store.user_names(ids).await?)
     }
 
     /// The user behind a principal, fresh from the store (not the cached copy).

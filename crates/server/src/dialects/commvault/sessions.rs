@@ -144,11 +144,18 @@ pub async fn list(
         .trim()
         .parse()
         .map_err(|_| CommvaultError::bad_request(format!("userId {raw:?} is not a number")))?;
-    let user = s
-        .core
-        .find_user(&UserKey::Id(id))
-        .await?
-        .ok_or_else(|| CommvaultError::not_found(format!("no user with id {id}")))?;
+    // One's own sessions (what the SDK asks for) need no look-up of the user.
+    let found;
+    let user = if id == p.user.id {
+        &*p.user
+    } else {
+        found = s
+            .core
+            .find_user(&UserKey::Id(id))
+            .await?
+            .ok_or_else(|| CommvaultError::not_found(format!("no user with id {id}")))?;
+        &found
+    };
     let filter = SessionFilter {
         user_id: Some(id),
         state: if only_active(&headers) {
@@ -162,10 +169,10 @@ pub async fn list(
     Ok(respond(
         format,
         &JsonSessions {
-            sessions: sessions.iter().map(|x| json_session(x, &user)).collect(),
+            sessions: sessions.iter().map(|x| json_session(x, user)).collect(),
         },
         &XmlSessions {
-            sessions: sessions.iter().map(|x| xml_session(x, &user)).collect(),
+            sessions: sessions.iter().map(|x| xml_session(x, user)).collect(),
         },
     ))
 }

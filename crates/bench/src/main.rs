@@ -1,0 +1,224 @@
+//! # sessiond-bench
+//!
+//! Measures a real `sessiond` process as its clients see it: the store filled with N
+//! sessions, then each dialect's who-am-i (and Commvault's `Session?userId`, NetSession's
+//! Enum) driven by C keep-alive connections for D seconds, each connection with its own
+//! session, against the `/healthz` floor, over HTTP and HTTPS. Prints a table; asserts
+//! nothing.
+//!
+//! ```text
+//! cargo build --release -p sessiond -p sessiond-bench
+//! target/release/sessiond-bench                     # defaults: 100,000 sessions, 64 connections
+//! target/release/sessiond-bench --sessions 1000000 --seconds 6
+//! ```
+//!
+//! # Layout
+//! - `seed`: fills the store straight through `Store::insert_sessions`.
+//! - `server`: starts and stops `sessiond serve`, reads its RSS.
+//! - `load`: the load generator (hyper's connection API, one token per connection).
+
+mod load;
+mod seed;
+mod server;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use load::{Call, Identity, Outcome, Target};
+
+#[derive(Parser)]
+#[command(about = "Benchmark a sessiond process: every dialect's who-am-i against /healthz")]
+struct Args {
+    /// Sessions in the store; each connection uses one of them.
+    #[arg(long, default_value_t = 100_000)]
+    sessions: usize,
+    /// Sessions per user (Commvault's `Session?userId` lists them all).
+    #[arg(long, default_value_t = 10)]
+    sessions_per_user: usize,
+    /// Keep-alive connections driving each endpoint.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Runs per figure; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// The sessiond binary [default: beside this one].
+    #[arg(long)]
+    sessiond: Option<PathBuf>,
+    /// Skip the HTTPS half.
+    #[arg(long)]
+    no_https: bool,
+}
+
+const FLOOR: Call = Call {
+    name: "/healthz (floor)",
+    path: "/healthz",
+    auth: None,
+};
+
+fn calls() -> Vec<Call> {
+    vec![
+        Call {
+            name: "native GET /api/v1/session",
+            path: "/api/v1/session",
+            auth: Some(("authorization", "Bearer ")),
+        },
+        Call {
+            name: "Qumulo GET /v1/session/who-am-i",
+            path: "/v1/session/who-am-i",
+            auth: Some(("authorization", "Bearer ")),
+        },
+        Call {
+            name: "Symphony GET /pod/v2/sessioninfo",
+            path: "/pod/v2/sessioninfo",
+            auth: Some(("sessiontoken", "")),
+        },
+        Call {
+            name: "Commvault GET /webconsole/api/WhoAmI",
+            path: "/webconsole/api/WhoAmI",
+            auth: Some(("authtoken", "QSDK ")),
+        },
+        Call {
+            name: "PAM GET /api/session/sessioninfo",
+            path: "/api/session/sessioninfo",
+            auth: Some(("authorization", "Bearer ")),
+        },
+    ]
+}
+
+fn lists() -> Vec<Call> {
+    vec![
+        Call {
+            name: "Commvault GET Session?userId (10 sessions)",
+            path: "/webconsole/api/Session?userId={uid}",
+            auth: Some(("authtoken", "QSDK ")),
+        },
+        Call {
+            name: "NetSession Enum level 10 (100 sessions)",
+            path: "/api/v1/net/sessions?server=FS01&level=10&prefmaxlen=-1",
+            auth: Some(("authorization", "Bearer ")),
+        },
+    ]
+}
+
+fn median(mut v: Vec<Outcome>) -> Outcome {
+    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    v.swap_remove(v.len() / 2)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Measures `calls` and the floor, `runs` times each in turn, and prints the medians.
+async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], title: &str) {
+    let d = Duration::from_secs(args.seconds);
+    let mut floor = vec![];
+    let mut each: Vec<Vec<Outcome>> = vec![vec![]; calls.len()];
+    for _ in 0..args.runs {
+        floor.push(load::run(target, &FLOOR, who, d).await);
+        for (i, c) in calls.iter().enumerate() {
+            each[i].push(load::run(target, c, who, d).await);
+        }
+    }
+    let floor = median(floor);
+    println!("\n{title} (load average {})", load_average());
+    println!(
+        "{:<46} {:>10} {:>7} {:>8} {:>8} {:>8} {:>7}",
+        "endpoint", "req/s", "ratio", "p50 µs", "p99 µs", "p999 µs", "errors"
+    );
+    let row = |name: &str, o: &Outcome| {
+        println!(
+            "{:<46} {:>10.0} {:>7.2} {:>8} {:>8} {:>8} {:>7}",
+            name,
+            o.rate(),
+            o.rate() / floor.rate().max(1.0),
+            o.p50_us,
+            o.p99_us,
+            o.p999_us,
+            o.errors
+        )
+    };
+    row(FLOOR.name, &floor);
+    for (c, runs) in calls.iter().zip(each) {
+        row(c.name, &median(runs));
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let sessiond = args
+        .sessiond
+        .clone()
+        .unwrap_or_else(server::beside_this_binary);
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    println!(
+        "sessiond-bench: {} sessions ({} per user), {} connections, {} s x {} runs; {} cores",
+        args.sessions,
+        args.sessions_per_user,
+        args.connections,
+        args.seconds,
+        args.runs,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let started = Instant::now();
+    let everyone = seed::fill(&data, args.sessions, args.sessions_per_user).await;
+    println!(
+        "seeded {} sessions in {:.1} s",
+        everyone.len(),
+        started.elapsed().as_secs_f64()
+    );
+    // Connections take sessions spread over the whole store (and over users).
+    let step = (everyone.len() / args.connections.max(1)).max(1);
+    let who: Vec<Identity> = everyone
+        .iter()
+        .step_by(step)
+        .take(args.connections)
+        .cloned()
+        .collect();
+
+    // HTTP.
+    let srv = server::start(&sessiond, &data, false);
+    println!(
+        "ready {} ms after start, with {} sessions in the store",
+        srv.ready_ms,
+        everyone.len()
+    );
+    let target = Target {
+        addr: srv.addr,
+        tls: None,
+    };
+    let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
+    println!(
+        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached: {} MiB",
+        misses as f64 / secs,
+        srv.rss_kib() / 1024
+    );
+    server::report_sessions(&target, "FS01", 100).await;
+    let mut http_calls = calls();
+    http_calls.extend(lists());
+    table(&args, &target, &http_calls, &who, "HTTP").await;
+    srv.stop();
+
+    if !args.no_https {
+        let srv = server::start(&sessiond, &data, true);
+        let target = Target {
+            addr: srv.addr,
+            tls: Some(load::tls_connector(&data.join("tls/cert.pem"))),
+        };
+        // Warm the cache for the connections' sessions.
+        let _ = server::touch_all(&target, &who, args.connections).await;
+        table(&args, &target, &calls(), &who, "HTTPS").await;
+        srv.stop();
+    }
+}

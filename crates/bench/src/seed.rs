@@ -1,0 +1,103 @@
+//! Filling a fresh SQLite store with N sessions over N / per_user users, straight through the
+//! store (no password hash per session), before sessiond starts on it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sessiond_core::model::{AuthMethod, NewUser, Session};
+use sessiond_core::secret::Token;
+use sessiond_core::{Core, CoreConfig, Store, SystemClock};
+use sessiond_store::SqliteStore;
+use time::OffsetDateTime;
+
+use crate::load::Identity;
+
+pub const ADMIN_PASSWORD: &str = "bench-admin-password-1";
+
+/// Returns one identity per session, in an order that spreads users.
+pub async fn fill(data_dir: &Path, sessions: usize, per_user: usize) -> Vec<Identity> {
+    let store = Arc::new(SqliteStore::open(data_dir).await.expect("open the store"));
+    let core = Core::new(
+        store.clone() as Arc<dyn Store>,
+        Arc::new(SystemClock),
+        CoreConfig::default(),
+    )
+    .await
+    .expect("core");
+    core.bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    let template = core
+        .find_user_by_name("admin")
+        .await
+        .unwrap()
+        .expect("admin");
+    let users = sessions.div_ceil(per_user.max(1));
+    let now = OffsetDateTime::now_utc();
+    let mut ids = Vec::with_capacity(users);
+    for i in 0..users {
+        let u = NewUser {
+            id: None,
+            name: format!("bench{i}"),
+            account_type: template.account_type,
+            primary_group: template.primary_group,
+            can_change_password: true,
+            enabled: true,
+            password_hash: None,
+            profile: Default::default(),
+            roles: vec!["Observers".into()],
+        };
+        ids.push(store.insert_user(&u, now).await.expect("user").id);
+    }
+    let mut identities = Vec::with_capacity(sessions);
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..sessions {
+        let user_id = ids[i % users];
+        let token = Token::generate().expect("randomness");
+        batch.push((
+            Session {
+                id: format!("00000000-0000-4000-8000-{i:012x}"),
+                user_id,
+                server: "bench".into(),
+                client_name: format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+                client_type: "sessiond-bench".into(),
+                console_type: 19,
+                transport: Some("HTTP".into()),
+                auth_method: AuthMethod::Password,
+                actor: None,
+                access_token_id: None,
+                browser_session_id: None,
+                login_time: now,
+                last_active: now,
+                expires_at: Some(now + time::Duration::hours(8)),
+                logout_time: None,
+                end_reason: None,
+                num_opens: 0,
+                user_flags: 0,
+                shares: vec![],
+            },
+            token.hash(),
+        ));
+        identities.push(Identity {
+            token: token.expose().to_owned(),
+            user_id,
+        });
+        if batch.len() == batch.capacity() {
+            store.insert_sessions(&batch).await.expect("sessions");
+            batch.clear();
+        }
+    }
+    store.insert_sessions(&batch).await.expect("sessions");
+    store.close().await;
+    private(data_dir);
+    identities
+}
+
+/// What sessiond itself would have made private (it warns about anything else).
+fn private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+    }
+}
