@@ -83,7 +83,9 @@ pub struct WhoAmI {
     /// Set when the caller used an access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_id: Option<String>,
-    pub privileges: Vec<String>,
+    /// Borrowed from the privilege vocabulary when the server writes it: who-am-i is the
+    /// hot path, and this list is most of its answer.
+    pub privileges: Vec<std::borrow::Cow<'static, str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -52,6 +52,9 @@ struct Args {
     /// Skip the HTTPS half.
     #[arg(long)]
     no_https: bool,
+    /// Measure only the calls whose name contains this (the floor always).
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 }
 
 const FLOOR: Call = Call {
@@ -207,6 +210,8 @@ async fn main() {
     server::report_sessions(&target, "FS01", 100).await;
     let mut http_calls = calls();
     http_calls.extend(lists());
+    let chosen = |c: &Call| args.only.as_deref().is_none_or(|o| c.name.contains(o));
+    http_calls.retain(chosen);
     table(&args, &target, &http_calls, &who, "HTTP").await;
     srv.stop();
 
@@ -218,7 +223,9 @@ async fn main() {
         };
         // Warm the cache for the connections' sessions.
         let _ = server::touch_all(&target, &who, args.connections).await;
-        table(&args, &target, &calls(), &who, "HTTPS").await;
+        let mut https_calls = calls();
+        https_calls.retain(chosen);
+        table(&args, &target, &https_calls, &who, "HTTPS").await;
         srv.stop();
     }
 }

@@ -58,7 +58,11 @@ pub async fn whoami(
             )
         }),
         access_token_id: p.access_token_id().map(str::to_owned),
-        privileges: p.privileges.iter().map(|p| p.as_str().to_owned()).collect(),
+        privileges: p
+            .privileges
+            .iter()
+            .map(|p| std::borrow::Cow::Borrowed(p.as_str()))
+            .collect(),
     }))
 }
 
