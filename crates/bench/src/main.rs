@@ -191,7 +191,7 @@ async fn main() {
         .collect();
 
     // HTTP.
-    let srv = server::start(&sessiond, &data, false);
+    let srv = server::start(&sessiond, &data, false, args.sessions);
     println!(
         "ready {} ms after start, with {} sessions in the store",
         srv.ready_ms,
@@ -216,7 +216,7 @@ async fn main() {
     srv.stop();
 
     if !args.no_https {
-        let srv = server::start(&sessiond, &data, true);
+        let srv = server::start(&sessiond, &data, true, args.sessions);
         let target = Target {
             addr: srv.addr,
             tls: Some(load::tls_connector(&data.join("tls/cert.pem"))),

@@ -36,11 +36,13 @@ pub fn beside_this_binary() -> PathBuf {
 }
 
 /// Starts `sessiond serve` on the seeded data directory; returns once it listens.
-pub fn start(sessiond: &Path, data: &Path, https: bool) -> Server {
+pub fn start(sessiond: &Path, data: &Path, https: bool, cache_capacity: usize) -> Server {
     let started = Instant::now();
     let mut cmd = Command::new(sessiond);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
+        .arg("--cache-capacity")
+        .arg(cache_capacity.to_string())
         .env("SESSIOND_LOG", "warn,sqlx=error")
         .env("SESSIOND_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::piped())

@@ -198,6 +198,10 @@ pub struct ServeArgs {
     /// Password hashes computed at once [default: the number of CPUs].
     #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
     pub hash_concurrency: Option<usize>,
+    /// Tokens the hot cache holds; a token not in it costs one store read
+    /// [default: 100000].
+    #[arg(long, env = "SESSIOND_CACHE_CAPACITY", value_name = "N")]
+    pub cache_capacity: Option<usize>,
     /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
     /// one is printed once). Used only when the store has no users.
     #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
@@ -227,6 +231,7 @@ struct FileConfig {
     flush_interval: Option<String>,
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
+    cache_capacity: Option<usize>,
     page_size: Option<u32>,
     max_connections: Option<usize>,
     header_timeout: Option<String>,
@@ -301,6 +306,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_FLUSH_INTERVAL",
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
+    "SESSIOND_CACHE_CAPACITY",
     "SESSIOND_PAGE_SIZE",
     "SESSIOND_MAX_CONNECTIONS",
     "SESSIOND_HEADER_TIMEOUT",
@@ -458,9 +464,13 @@ impl ServeArgs {
                 .or(file.hash_concurrency)
                 .unwrap_or(cpus)
                 .max(1),
+            cache_capacity: self
+                .cache_capacity
+                .or(file.cache_capacity)
+                .unwrap_or(100_000)
+                .max(1),
             lockout,
             throttle,
-            ..CoreConfig::default()
         };
         let read_timeout = pick(self.read_timeout, file.read_timeout, "30s");
         let header = pick(self.header_timeout, file.header_timeout, "10s");
