@@ -19,49 +19,29 @@ pub fn restrict_umask() {
 /// Raises this process's soft limit on open files to its hard limit, so that connections
 /// are bounded by `--max-connections`, not by a low default; returns the limit now in force.
 pub fn raise_open_file_limit() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit and setrlimit only read and write `lim`.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-                return None;
-            }
-            if lim.rlim_cur < lim.rlim_max {
-                let raised = libc::rlimit {
-                    rlim_cur: lim.rlim_max,
-                    rlim_max: lim.rlim_max,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                    lim.rlim_cur = lim.rlim_max;
-                }
-            }
+    let mut lim = nofile()?;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit only reads `lim`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return open_file_limit();
         }
-        Some(lim.rlim_cur)
     }
-    #[cfg(not(unix))]
-    None
+    Some(lim.rlim_cur)
 }
 
 /// The soft limit on open files.
 pub fn open_file_limit() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes `lim`.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-            return None;
-        }
-        Some(lim.rlim_cur)
-    }
-    #[cfg(not(unix))]
-    None
+    nofile().map(|l| l.rlim_cur)
+}
+
+fn nofile() -> Option<libc::rlimit> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes `lim`.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim)
 }
 
 /// Creates `dir` (mode 0700) if it is missing, and returns a warning for the directory and

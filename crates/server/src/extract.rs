@@ -92,19 +92,21 @@ impl<D: Dialect> FromRequestParts<AppState> for Caller<D> {
         let credential = D::credential(parts, &s.cfg)?.ok_or_else(|| {
             Failure::from(CoreError::Unauthenticated(AuthFailure::MissingCredentials))
         })?;
-        let (principal, issued) = resolve::<D>(s, &ClientInfo::of(parts), credential).await?;
+        let (principal, issued) = resolve::<D>(s, parts, credential).await?;
         Ok(Caller(principal, issued, PhantomData))
     }
 }
 
+/// A token is the hot path: only the logins below need to know where the request came from.
 async fn resolve<D: Dialect>(
     s: &AppState,
-    client: &ClientInfo,
+    parts: &Parts,
     credential: Credential,
 ) -> Result<(Principal, Option<Issued>), Failure<D>> {
     match credential {
         Credential::Token(token) => Ok((s.core.authenticate(&token).await?, None)),
         Credential::Password { username, password } => {
+            let client = ClientInfo::of(parts);
             let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Password);
             let (principal, token) = s.core.login_repeated(&username, &password, ctx).await?;
             let issued = token.map(|t| Issued {
@@ -114,6 +116,7 @@ async fn resolve<D: Dialect>(
             Ok((principal, issued))
         }
         Credential::Negotiate(token) => {
+            let client = ClientInfo::of(parts);
             let Some(acceptor) = s.negotiate.clone() else {
                 return Err(Failure::unauthorized(
                     "Negotiate is not configured on this server.",
