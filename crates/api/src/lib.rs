@@ -75,17 +75,17 @@ pub struct RevokeOthersResponse {
     pub revoked: Vec<String>,
 }
 
+/// `P` is how the privilege names are held: a list of names for a reader, the server's
+/// JSON rendering of them (made once per user) for the writer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WhoAmI {
+pub struct WhoAmI<P = Vec<String>> {
     pub user: UserView,
     /// The caller's session; `null` when the caller used an access token.
     pub session: Option<SessionView>,
     /// Set when the caller used an access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_id: Option<String>,
-    /// Borrowed from the privilege vocabulary when the server writes it: who-am-i is the
-    /// hot path, and this list is most of its answer.
-    pub privileges: Vec<std::borrow::Cow<'static, str>>,
+    pub privileges: P,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,13 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use serde_json::value::RawValue;
 
 use time::OffsetDateTime;
 
 use crate::clock::{from_micros, to_micros};
 use crate::model::{Credential, Session, User, UserId};
-use crate::privilege::PrivilegeSet;
+use crate::privilege::{Privilege, PrivilegeSet};
 use crate::secret::TokenHash;
 use crate::store::Activity;
 
@@ -24,19 +26,13 @@ pub struct CachedAuth {
     /// The session or access token as it was loaded; a session's `last_active` lives in
     /// `last_active_us`.
     pub credential: Credential,
-    pub user: Arc<User>,
-    pub privileges: Arc<PrivilegeSet>,
+    pub grants: Arc<Grants>,
     last_active_us: AtomicI64,
     flushed_us: AtomicI64,
 }
 
 impl CachedAuth {
-    pub fn new(
-        token: TokenHash,
-        credential: Credential,
-        user: Arc<User>,
-        privileges: Arc<PrivilegeSet>,
-    ) -> Self {
+    pub fn new(token: TokenHash, credential: Credential, grants: Arc<Grants>) -> Self {
         let last = match &credential {
             Credential::Session(s) => to_micros(s.last_active),
             Credential::AccessToken(t) => to_micros(t.creation_time),
@@ -44,8 +40,7 @@ impl CachedAuth {
         CachedAuth {
             token,
             credential,
-            user,
-            privileges,
+            grants,
             last_active_us: AtomicI64::new(last),
             flushed_us: AtomicI64::new(last),
         }
@@ -61,16 +56,8 @@ impl CachedAuth {
             .fetch_max(to_micros(now), Ordering::Relaxed);
     }
 
-    /// The credential, a session with its live activity stamp.
-    pub fn current(&self) -> Credential {
-        match &self.credential {
-            Credential::Session(s) => {
-                let mut s = s.clone();
-                s.last_active = self.last_active();
-                Credential::Session(s)
-            }
-            other => other.clone(),
-        }
+    pub fn user(&self) -> &User {
+        &self.grants.user
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -90,7 +77,47 @@ impl CachedAuth {
 }
 
 /// A user and the privileges its roles grant, shared by every cached token of that user.
-pub type SharedUser = (Arc<User>, Arc<PrivilegeSet>);
+#[derive(Debug)]
+pub struct Grants {
+    pub user: Arc<User>,
+    pub privileges: PrivilegeSet,
+    /// The privilege names as a JSON array, written once: two dialects' who-am-i answers
+    /// carry them on every call, and escaping ~130 names each time was the largest item of
+    /// their profile. All of them, and Qumulo's vocabulary only.
+    names_json: OnceLock<Box<RawValue>>,
+    qumulo_names_json: OnceLock<Box<RawValue>>,
+}
+
+impl Grants {
+    pub fn new(user: Arc<User>, privileges: PrivilegeSet) -> Self {
+        Grants {
+            user,
+            privileges,
+            names_json: OnceLock::new(),
+            qumulo_names_json: OnceLock::new(),
+        }
+    }
+
+    pub fn privilege_names_json(&self) -> &RawValue {
+        self.names_json.get_or_init(|| self.names(|_| true))
+    }
+
+    /// Only the names of seed 003's vocabulary, the ones Qumulo's schema enumerates.
+    pub fn qumulo_privilege_names_json(&self) -> &RawValue {
+        self.qumulo_names_json
+            .get_or_init(|| self.names(Privilege::is_qumulo))
+    }
+
+    fn names(&self, keep: fn(Privilege) -> bool) -> Box<RawValue> {
+        let names: Vec<&str> = self
+            .privileges
+            .iter()
+            .filter(|p| keep(*p))
+            .map(Privilege::as_str)
+            .collect();
+        serde_json::value::to_raw_value(&names).expect("a list of names serialises")
+    }
+}
 
 #[derive(Default)]
 struct Maps {
@@ -101,18 +128,19 @@ struct Maps {
     /// One copy of each user with cached tokens: a user with many sessions costs one user
     /// record and one privilege set, and a cache miss for them needs no store read of the
     /// user. Dropped with the user's last token, and on any change to the user or roles.
-    users: HashMap<UserId, SharedUser>,
+    users: HashMap<UserId, Arc<Grants>>,
 }
 
 impl Maps {
     fn remove(&mut self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
         let entry = self.by_token.remove(token)?;
         self.by_id.remove(entry.credential.id());
-        if let Some(set) = self.by_user.get_mut(&entry.user.id) {
+        let user = entry.user().id;
+        if let Some(set) = self.by_user.get_mut(&user) {
             set.remove(token);
             if set.is_empty() {
-                self.by_user.remove(&entry.user.id);
-                self.users.remove(&entry.user.id);
+                self.by_user.remove(&user);
+                self.users.remove(&user);
             }
         }
         Some(entry)
@@ -144,7 +172,7 @@ impl AuthCache {
     }
 
     /// The shared copy of a user with cached tokens, if there is one.
-    pub fn user(&self, id: UserId) -> Option<SharedUser> {
+    pub fn user(&self, id: UserId) -> Option<Arc<Grants>> {
         self.maps.read().ok()?.users.get(&id).cloned()
     }
 
@@ -185,13 +213,11 @@ impl AuthCache {
         }
         maps.by_id
             .insert(entry.credential.id().to_owned(), entry.token);
-        maps.by_user
-            .entry(entry.user.id)
-            .or_default()
-            .insert(entry.token);
+        let user = entry.user().id;
+        maps.by_user.entry(user).or_default().insert(entry.token);
         maps.users
-            .entry(entry.user.id)
-            .or_insert_with(|| (Arc::clone(&entry.user), Arc::clone(&entry.privileges)));
+            .entry(user)
+            .or_insert_with(|| Arc::clone(&entry.grants));
         maps.by_token.insert(entry.token, entry);
         true
     }
@@ -314,8 +340,7 @@ mod tests {
         Arc::new(CachedAuth::new(
             TokenHash([token; 32]),
             Credential::Session(s),
-            Arc::new(u),
-            Arc::new(PrivilegeSet::new()),
+            Arc::new(Grants::new(Arc::new(u), PrivilegeSet::new())),
         ))
     }
 

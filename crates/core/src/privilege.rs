@@ -2,7 +2,6 @@
 //! session privileges. A privilege is an index into one static table, so it is `Copy`,
 //! compares cheaply and always names a known privilege.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,8 +11,81 @@ mod table;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Privilege(u16);
 
-/// An ordered set of privileges (ordered as the seed lists them).
-pub type PrivilegeSet = BTreeSet<Privilege>;
+/// A set of privileges, one bit each, iterated in the order the seed lists them. Checking
+/// one is a bit test and copying the set copies 32 bytes: every request asks it.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PrivilegeSet {
+    bits: [u64; WORDS],
+}
+
+const WORDS: usize = 4;
+const _: () = assert!(
+    table::TABLE.len() <= WORDS * 64,
+    "PrivilegeSet is too small"
+);
+
+impl PrivilegeSet {
+    pub const fn new() -> Self {
+        PrivilegeSet { bits: [0; WORDS] }
+    }
+
+    pub fn insert(&mut self, p: Privilege) -> bool {
+        let (w, b) = (p.0 as usize / 64, p.0 % 64);
+        let fresh = self.bits[w] & (1 << b) == 0;
+        self.bits[w] |= 1 << b;
+        fresh
+    }
+
+    pub fn contains(&self, p: &Privilege) -> bool {
+        let (w, b) = (p.0 as usize / 64, p.0 % 64);
+        self.bits[w] & (1 << b) != 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|w| *w == 0)
+    }
+
+    /// In table order, as a `BTreeSet` of them would iterate.
+    pub fn iter(&self) -> impl Iterator<Item = Privilege> + '_ {
+        let bits = self.bits;
+        (0..WORDS).flat_map(move |w| {
+            let mut word = bits[w];
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let b = word.trailing_zeros();
+                    word &= word - 1;
+                    Privilege((w * 64) as u16 + b as u16)
+                })
+            })
+        })
+    }
+}
+
+impl FromIterator<Privilege> for PrivilegeSet {
+    fn from_iter<I: IntoIterator<Item = Privilege>>(iter: I) -> Self {
+        let mut set = PrivilegeSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+impl Extend<Privilege> for PrivilegeSet {
+    fn extend<I: IntoIterator<Item = Privilege>>(&mut self, iter: I) {
+        for p in iter {
+            self.insert(p);
+        }
+    }
+}
+
+impl fmt::Debug for PrivilegeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
 
 impl Privilege {
     pub const SESSION_READ: Privilege = Privilege::must("PRIVILEGE_SESSION_READ");
@@ -154,6 +226,31 @@ mod tests {
     fn unknown_name_is_rejected() {
         assert!("PRIVILEGE_NOPE".parse::<Privilege>().is_err());
         assert!("privilege_ad_read".parse::<Privilege>().is_err());
+    }
+
+    #[test]
+    fn a_set_iterates_in_table_order_like_an_ordered_set() {
+        let all: Vec<Privilege> = Privilege::all().collect();
+        let picked = [
+            all[all.len() - 1],
+            all[0],
+            all[63],
+            all[64],
+            all[127],
+            all[5],
+            all[64],
+        ];
+        let set: PrivilegeSet = picked.iter().copied().collect();
+        let ordered: std::collections::BTreeSet<Privilege> = picked.iter().copied().collect();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            ordered.into_iter().collect::<Vec<_>>()
+        );
+        assert_eq!(set.len(), 6);
+        assert!(set.contains(&all[127]) && !set.contains(&all[1]));
+        assert!(PrivilegeSet::new().is_empty());
+        let full: PrivilegeSet = Privilege::all().collect();
+        assert_eq!(full.iter().collect::<Vec<_>>(), all);
     }
 
     #[test]

@@ -24,8 +24,8 @@ fn all_share(ps: &[Principal]) {
     for p in &ps[1..] {
         assert!(Arc::ptr_eq(&p.user, &ps[0].user), "one user record");
         assert!(
-            Arc::ptr_eq(&p.privileges, &ps[0].privileges),
-            "one privilege set"
+            Arc::ptr_eq(p.grants(), ps[0].grants()),
+            "one privilege set (and one rendering of its names)"
         );
     }
 }
@@ -64,7 +64,17 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     let after = principals(&s, &tokens).await;
     all_share(&after);
     assert!(after.iter().all(|p| p.has(Privilege::LOCAL_USER_WRITE)));
-    assert!(!Arc::ptr_eq(&after[0].privileges, &before[0].privileges));
+    assert!(!Arc::ptr_eq(after[0].grants(), before[0].grants()));
+    assert!(after[0]
+        .grants()
+        .privilege_names_json()
+        .get()
+        .contains("PRIVILEGE_LOCAL_USER_WRITE"));
+    assert!(!before[0]
+        .grants()
+        .privilege_names_json()
+        .get()
+        .contains("PRIVILEGE_LOCAL_USER_WRITE"));
 
     // So does a change to the user, and a login after it joins the same copy.
     let (status, _) = s

@@ -342,7 +342,7 @@ macro_rules! shared_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
-                for p in &role.privileges {
+                for p in role.privileges.iter() {
                     // DO NOTHING: nodes starting together write the built-in roles at once.
                     sqlx::query(
                         "INSERT INTO role_privileges (role, privilege) VALUES ($1, $2) ON CONFLICT DO NOTHING",

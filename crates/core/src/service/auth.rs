@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Core;
-use crate::cache::CachedAuth;
+use crate::cache::{CachedAuth, Grants};
 use crate::error::{AuthFailure, CoreError, CoreResult};
 use crate::model::{AuditKind, AuthMethod, Credential, EndReason, Session, User};
 use crate::privilege::{Privilege, PrivilegeSet};
@@ -40,22 +40,56 @@ impl LoginOutcome {
     }
 }
 
-/// Who is behind a request: a user, through a session or an access token.
+/// Who is behind a request: a user, through a session or an access token. It shares the
+/// cache entry rather than copying the session, so answering a cached token allocates
+/// nothing.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: Arc<User>,
-    pub privileges: Arc<PrivilegeSet>,
-    pub credential: Credential,
-    pub(super) token: TokenHash,
+    pub privileges: PrivilegeSet,
+    auth: Arc<CachedAuth>,
 }
 
 impl Principal {
+    fn of(auth: Arc<CachedAuth>) -> Self {
+        Principal {
+            user: Arc::clone(&auth.grants.user),
+            privileges: auth.grants.privileges,
+            auth,
+        }
+    }
+
     pub fn has(&self, p: Privilege) -> bool {
         self.privileges.contains(&p)
     }
 
+    /// The session as it was loaded: its `last_active` may be behind; `last_active()` is
+    /// the live stamp.
     pub fn session(&self) -> Option<&Session> {
-        self.credential.session()
+        self.auth.session()
+    }
+
+    /// When the caller's credential was last used (this request included).
+    pub fn last_active(&self) -> OffsetDateTime {
+        self.auth.last_active()
+    }
+
+    /// A copy of the session with its live activity stamp.
+    pub fn session_now(&self) -> Option<Session> {
+        self.session().map(|s| Session {
+            last_active: self.last_active(),
+            ..s.clone()
+        })
+    }
+
+    /// The user and privileges shared by every cached token of this user, with their
+    /// privilege names rendered once.
+    pub fn grants(&self) -> &Arc<Grants> {
+        &self.auth.grants
+    }
+
+    fn token(&self) -> &TokenHash {
+        &self.auth.token
     }
 
     pub fn session_id(&self) -> Option<&str> {
@@ -64,7 +98,7 @@ impl Principal {
 
     /// Set when the caller authenticated with an access token.
     pub fn access_token_id(&self) -> Option<&str> {
-        match &self.credential {
+        match &self.auth.credential {
             Credential::AccessToken(t) => Some(&t.id),
             Credential::Session(_) => None,
         }
@@ -257,31 +291,21 @@ impl Core {
         )
         .await;
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
-        let hash = token.hash();
-        let (user, privileges) = match self.cache.user(user.id) {
+        let grants = match self.cache.user(user.id) {
             Some(shared) => shared,
-            None => {
-                let privileges = Arc::new(self.privileges_of(&user));
-                (user, privileges)
-            }
+            None => Arc::new(Grants::new(Arc::clone(&user), self.privileges_of(&user))),
         };
         let entry = Arc::new(CachedAuth::new(
-            hash,
+            token.hash(),
             Credential::Session(session.clone()),
-            user,
-            privileges,
+            grants,
         ));
         self.cache
             .insert_if_current(Arc::clone(&entry), self.cache.epoch());
         Ok(LoginOutcome {
             token,
             session,
-            principal: Principal {
-                user: Arc::clone(&entry.user),
-                privileges: Arc::clone(&entry.privileges),
-                credential: entry.current(),
-                token: hash,
-            },
+            principal: Principal::of(entry),
         })
     }
 
@@ -329,12 +353,7 @@ impl Core {
                 }
             }
         }
-        Ok(Principal {
-            user: Arc::clone(&entry.user),
-            privileges: Arc::clone(&entry.privileges),
-            credential: entry.current(),
-            token: hash,
-        })
+        Ok(Principal::of(entry))
     }
 
     fn ended_by_rule(
@@ -400,7 +419,7 @@ impl Core {
             Credential::AccessToken(t) => t.user_id,
         };
         // Every token of a user shares one copy of the user and its privileges.
-        let (user, privileges) = match self.cache.user(user_id) {
+        let grants = match self.cache.user(user_id) {
             Some(shared) => shared,
             None => {
                 let user = self
@@ -409,10 +428,11 @@ impl Core {
                     .await?
                     .filter(|u| u.enabled)
                     .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
-                let privileges = Arc::new(self.privileges_of(&user));
-                (Arc::new(user), privileges)
+                let privileges = self.privileges_of(&user);
+                Arc::new(Grants::new(Arc::new(user), privileges))
             }
         };
+        let user = &grants.user;
         if let Credential::AccessToken(t) = &credential {
             // An access token is a login that lives in the cache: audit each time it is
             // taken up, not at every request.
@@ -426,7 +446,7 @@ impl Core {
             )
             .await;
         }
-        let entry = Arc::new(CachedAuth::new(hash, credential, user, privileges));
+        let entry = Arc::new(CachedAuth::new(hash, credential, Arc::clone(&grants)));
         self.cache.insert_if_current(Arc::clone(&entry), epoch);
         Ok(entry)
     }
@@ -443,7 +463,7 @@ impl Core {
         if !self.store.replace_session_token(id, &token.hash()).await? {
             return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
         }
-        self.cache.evict_token(&p.token);
+        self.cache.evict_token(p.token());
         tracing::info!(user = %p.user.name, session = %id, "session token renewed");
         Ok(token)
     }
@@ -457,7 +477,7 @@ impl Core {
         };
         self.end_session_at(id, self.clock.now(), EndReason::Logout)
             .await?;
-        self.cache.evict_token(&p.token);
+        self.cache.evict_token(p.token());
         self.audit_by(p, AuditKind::Logout, Some(id), "logged out")
             .await;
         tracing::info!(user = %p.user.name, session = %id, "logout");

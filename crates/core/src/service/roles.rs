@@ -90,7 +90,7 @@ impl Core {
         user.roles
             .iter()
             .filter_map(|r| roles.get(r))
-            .flat_map(|r| r.privileges.iter().copied())
+            .flat_map(|r| r.privileges.iter())
             .collect()
     }
 

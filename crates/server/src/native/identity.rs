@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use sessiond_api as api;
@@ -45,25 +46,25 @@ pub async fn login(
     }))
 }
 
-pub async fn whoami(
-    State(s): State<AppState>,
-    Caller(p, ..): Caller<Native>,
-) -> NativeResult<Json<api::WhoAmI>> {
-    Ok(Json(api::WhoAmI {
+/// Written here rather than returned: the answer borrows the caller's privilege names,
+/// rendered once per user.
+pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) -> Response {
+    let now = s.core.now();
+    Json(api::WhoAmI {
         user: views::user(&p.user),
         session: p.session().map(|sess| {
-            views::with_pam_name(
-                views::session(sess, &p.user.name, s.core.now(), &sess.id),
-                &s.cfg.pam.domain,
-            )
+            // The stamp as this request left it, not as the session was loaded.
+            let mut v = views::session(sess, &p.user.name, now, &sess.id);
+            v.last_active = p.last_active();
+            v.idle_seconds = v
+                .idle_seconds
+                .map(|_| (now - v.last_active).whole_seconds().max(0));
+            views::with_pam_name(v, &s.cfg.pam.domain)
         }),
         access_token_id: p.access_token_id().map(str::to_owned),
-        privileges: p
-            .privileges
-            .iter()
-            .map(|p| std::borrow::Cow::Borrowed(p.as_str()))
-            .collect(),
-    }))
+        privileges: p.grants().privilege_names_json(),
+    })
+    .into_response()
 }
 
 pub async fn logout(

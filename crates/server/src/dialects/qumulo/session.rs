@@ -1,8 +1,10 @@
 //! `/v1/session/*`: login, who-am-i, roles, change-password.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sessiond_core::model::AuthMethod;
 
 use super::users::ApiUser;
@@ -40,26 +42,23 @@ pub async fn login(
 /// Seed 003's `api_user_info`: ids are decimal integers in strings (`qq` calls `int()` on
 /// them); `access_token_id` only when the caller used an access token.
 #[derive(Serialize)]
-pub struct WhoAmI {
+pub struct WhoAmI<'a> {
     #[serde(flatten)]
     user: ApiUser,
-    privileges: Vec<&'static str>,
+    privileges: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
-    access_token_id: Option<String>,
+    access_token_id: Option<&'a str>,
 }
 
-pub async fn who_am_i(Caller(p, ..): Caller<Qumulo>) -> Json<WhoAmI> {
+/// Written here rather than returned: the answer borrows the caller's privilege names,
+/// rendered once per user, and only Qumulo's vocabulary (the seed's schema enumerates it).
+pub async fn who_am_i(Caller(p, ..): Caller<Qumulo>) -> Response {
     Json(WhoAmI {
         user: ApiUser::from(&*p.user),
-        // Only Qumulo's vocabulary: the seed's schema enumerates it.
-        privileges: p
-            .privileges
-            .iter()
-            .filter(|p| p.is_qumulo())
-            .map(|p| p.as_str())
-            .collect(),
-        access_token_id: p.access_token_id().map(str::to_owned),
+        privileges: p.grants().qumulo_privilege_names_json(),
+        access_token_id: p.access_token_id(),
     })
+    .into_response()
 }
 
 /// The caller's role names; every signed-in principal may ask.
