@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -20,6 +20,8 @@ pub struct Call {
     pub path: &'static str,
     /// The header carrying the token, and its prefix; `None`: no token (the floor).
     pub auth: Option<(&'static str, &'static str)>,
+    /// A JSON body to POST; `None`: a GET.
+    pub body: Option<String>,
 }
 
 /// Who a connection is.
@@ -52,12 +54,37 @@ pub struct Target {
     pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
-/// Runs `call` on `identities.len()` connections for `duration`.
+/// Runs `call` on `identities.len()` connections for `duration`, each sending its next
+/// request as soon as the last is answered.
 pub async fn run(
     target: &Target,
     call: &Call,
     identities: &[Identity],
     duration: Duration,
+) -> Outcome {
+    drive(target, call, identities, duration, None).await
+}
+
+/// Like `run`, but each connection sends one request every `interval`: a steady load rather
+/// than the most the server can take. Latency counts from the send (tokio's timer wakes up
+/// to a millisecond late, which would otherwise count as the server's); a server that falls
+/// behind shows as a rate under the pace.
+pub async fn run_paced(
+    target: &Target,
+    call: &Call,
+    identities: &[Identity],
+    duration: Duration,
+    interval: Duration,
+) -> Outcome {
+    drive(target, call, identities, duration, Some(interval)).await
+}
+
+async fn drive(
+    target: &Target,
+    call: &Call,
+    identities: &[Identity],
+    duration: Duration,
+    pace: Option<Duration>,
 ) -> Outcome {
     let deadline = Instant::now() + duration;
     let started = Instant::now();
@@ -65,7 +92,7 @@ pub async fn run(
     for who in identities {
         let (target, call, who) = (target.clone(), call.clone(), who.clone());
         tasks.push(tokio::spawn(async move {
-            connection(target, call, who, deadline).await
+            connection(target, call, who, deadline, pace).await
         }));
     }
     let mut latencies = vec![];
@@ -101,7 +128,9 @@ async fn connection(
     call: Call,
     who: Identity,
     deadline: Instant,
+    pace: Option<Duration>,
 ) -> (Vec<u32>, u64) {
+    let mut due = Instant::now();
     let mut latencies = Vec::with_capacity(1 << 14);
     let mut errors = 0;
     let path = call.path.replace("{uid}", &who.user_id.to_string());
@@ -144,12 +173,28 @@ async fn connection(
             }
         };
         while Instant::now() < deadline {
-            let mut req = Request::get(path.as_str()).header("host", "localhost");
+            let sent = match pace {
+                Some(interval) => {
+                    tokio::time::sleep_until(due.into()).await;
+                    due += interval;
+                    Instant::now()
+                }
+                None => Instant::now(),
+            };
+            let mut req = Request::builder()
+                .uri(path.as_str())
+                .header("host", "localhost");
             if let Some((header, value)) = &auth {
                 req = req.header(*header, value.as_str());
             }
-            let req = req.body(Empty::<Bytes>::new()).unwrap();
-            let sent = Instant::now();
+            let req = match &call.body {
+                None => req.method("GET").body(Full::new(Bytes::new())),
+                Some(body) => req
+                    .method("POST")
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body.clone()))),
+            }
+            .unwrap();
             let ok = match sender.send_request(req).await {
                 Ok(resp) => {
                     let status = resp.status();

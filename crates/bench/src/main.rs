@@ -16,10 +16,12 @@
 //! - `seed`: fills the store straight through `Store::insert_sessions`.
 //! - `server`: starts and stops `sessiond serve`, reads its RSS.
 //! - `load`: the load generator (hyper's connection API, one token per connection).
+//! - `storm`: logins as fast as argon2id allows, with who-am-i latency measured meanwhile.
 
 mod load;
 mod seed;
 mod server;
+mod storm;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,12 +57,16 @@ struct Args {
     /// Measure only the calls whose name contains this (the floor always).
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
+    /// Skip the login storm.
+    #[arg(long)]
+    no_storm: bool,
 }
 
 const FLOOR: Call = Call {
     name: "/healthz (floor)",
     path: "/healthz",
     auth: None,
+    body: None,
 };
 
 fn calls() -> Vec<Call> {
@@ -69,26 +75,31 @@ fn calls() -> Vec<Call> {
             name: "native GET /api/v1/session",
             path: "/api/v1/session",
             auth: Some(("authorization", "Bearer ")),
+            body: None,
         },
         Call {
             name: "Qumulo GET /v1/session/who-am-i",
             path: "/v1/session/who-am-i",
             auth: Some(("authorization", "Bearer ")),
+            body: None,
         },
         Call {
             name: "Symphony GET /pod/v2/sessioninfo",
             path: "/pod/v2/sessioninfo",
             auth: Some(("sessiontoken", "")),
+            body: None,
         },
         Call {
             name: "Commvault GET /webconsole/api/WhoAmI",
             path: "/webconsole/api/WhoAmI",
             auth: Some(("authtoken", "QSDK ")),
+            body: None,
         },
         Call {
             name: "PAM GET /api/session/sessioninfo",
             path: "/api/session/sessioninfo",
             auth: Some(("authorization", "Bearer ")),
+            body: None,
         },
     ]
 }
@@ -99,11 +110,13 @@ fn lists() -> Vec<Call> {
             name: "Commvault GET Session?userId (10 sessions)",
             path: "/webconsole/api/Session?userId={uid}",
             auth: Some(("authtoken", "QSDK ")),
+            body: None,
         },
         Call {
             name: "NetSession Enum level 10 (100 sessions)",
             path: "/api/v1/net/sessions?server=FS01&level=10&prefmaxlen=-1",
             auth: Some(("authorization", "Bearer ")),
+            body: None,
         },
     ]
 }
@@ -213,6 +226,9 @@ async fn main() {
     let chosen = |c: &Call| args.only.as_deref().is_none_or(|o| c.name.contains(o));
     http_calls.retain(chosen);
     table(&args, &target, &http_calls, &who, "HTTP").await;
+    if !args.no_storm {
+        storm::run(&target, &who, Duration::from_secs(args.seconds), args.runs).await;
+    }
     srv.stop();
 
     if !args.no_https {

@@ -195,7 +195,8 @@ pub struct ServeArgs {
     /// A TLS handshake not done within this is dropped [default: 10s].
     #[arg(long, env = "SESSIOND_TLS_HANDSHAKE_TIMEOUT", value_name = "DURATION")]
     pub tls_handshake_timeout: Option<String>,
-    /// Password hashes computed at once [default: the number of CPUs].
+    /// Password hashes computed at once [default: the number of CPUs less one, at least
+    /// one, so that a login storm leaves a core to the requests that present tokens].
     #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
     pub hash_concurrency: Option<usize>,
     /// Tokens the hot cache holds; a token not in it costs one store read
@@ -462,7 +463,7 @@ impl ServeArgs {
             hash_concurrency: self
                 .hash_concurrency
                 .or(file.hash_concurrency)
-                .unwrap_or(cpus)
+                .unwrap_or(cpus.saturating_sub(1))
                 .max(1),
             cache_capacity: self
                 .cache_capacity
