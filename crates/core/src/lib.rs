@@ -20,6 +20,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod jwt;
+pub mod lists;
 pub mod model;
 pub mod privilege;
 pub mod secret;

@@ -74,6 +74,12 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// Whether other nodes may write to this store (and open sessions this node does not
+    /// hear of).
+    fn shared_by_nodes(&self) -> bool {
+        false
+    }
+
     /// Closes the store's connections (at shutdown).
     async fn close(&self) {}
 

@@ -170,6 +170,59 @@ async fn two_nodes_share_sessions_and_enforce_changes_within_a_second() {
     .await;
 }
 
+/// Lists are kept in memory between changes; a node hears of sessions other nodes end, not
+/// of those they open, so a kept list lives at most a second on a shared store.
+#[tokio::test]
+async fn a_session_opened_on_one_node_shows_in_the_others_lists_within_a_second() {
+    let schema = PgSchema::create().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let a = TestServer::start_on(
+        pg_store(&schema.url).await,
+        Options::default(),
+        clock.clone(),
+    )
+    .await;
+    let b = TestServer::start_on(
+        pg_store(&schema.url).await,
+        Options::default(),
+        clock.clone(),
+    )
+    .await;
+    let admin_b = b.admin().await;
+    let listed = |token: String, id: String| {
+        let b = &b;
+        async move {
+            let (status, list) = b.get("/api/v1/sessions?user=admin", &token).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            list["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["id"] == id.as_str())
+        }
+    };
+    // B keeps its list, then A opens a session B does not hear of.
+    assert!(!listed(admin_b.clone(), "no such id".into()).await);
+    let (token_a, on_a) = a.login("admin", ADMIN_PASSWORD).await;
+    let took = within(Duration::from_secs(2), "a login on A listed on B", || {
+        listed(admin_b.clone(), on_a.clone())
+    })
+    .await;
+    assert!(took <= Duration::from_millis(1100), "{took:?}");
+
+    // Ended on A: gone from B's list at once (A announces it).
+    let (status, _) = a
+        .call(Method::DELETE, "/api/v1/session", Some(&token_a), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    within(
+        Duration::from_secs(1),
+        "a logout on A shown on B",
+        || async { !listed(admin_b.clone(), on_a.clone()).await },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn activity_from_both_nodes_merges_latest_wins() {
     let schema = PgSchema::create().await;

@@ -164,6 +164,10 @@ crate::shared::shared_store! {
     next_user_id: "nextval('users_id_seq')",
     next_group_id: "nextval('groups_id_seq')",
     own: {
+    fn shared_by_nodes(&self) -> bool {
+        true
+    }
+
     fn subscribe(&self) -> Option<mpsc::UnboundedReceiver<Change>> {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(listen(self.pool.clone(), self.channel.clone(), tx));

@@ -128,7 +128,7 @@ impl Core {
             .update_access_token(id, enabled, expiration)
             .await?
             .ok_or_else(|| CoreError::NotFound(format!("no access token {id}")))?;
-        self.cache.evict_session(id);
+        self.forget_session(id);
         self.audit_by(
             p,
             AuditKind::AccessTokenChanged,
@@ -146,7 +146,7 @@ impl Core {
         self.token_for(p, id, Privilege::ACCESS_TOKENS_WRITE)
             .await?;
         self.store.delete_access_token(id).await?;
-        self.cache.evict_session(id);
+        self.forget_session(id);
         self.audit_by(
             p,
             AuditKind::AccessTokenDeleted,

@@ -275,6 +275,7 @@ impl Core {
             shares: vec![],
         };
         self.store.insert_session(&session, &token.hash()).await?;
+        self.sessions_changed();
         self.audit_raw(
             AuditKind::Login,
             Some((user.id, user.name.clone())),
@@ -348,7 +349,7 @@ impl Core {
             }
             Credential::AccessToken(t) => {
                 if !t.is_usable(now) {
-                    self.cache.evict_session(&t.id);
+                    self.forget_session(&t.id);
                     return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
                 }
             }
@@ -381,7 +382,7 @@ impl Core {
         match self.store.get_session(&session.id).await? {
             Some(s) if s.is_active() => entry.touch(s.last_active),
             Some(_) => {
-                self.cache.evict_session(&session.id);
+                self.forget_session(&session.id);
                 return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
             }
             None => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
@@ -494,7 +495,7 @@ impl Core {
         // No flush first: eviction keeps the session's unwritten activity for the next
         // batch, which records it on the ended session too.
         let ended = self.store.end_session(id, at, why).await?;
-        self.cache.evict_session(id);
+        self.forget_session(id);
         if ended && matches!(why, EndReason::Idle | EndReason::Expired) {
             self.audit_raw(
                 AuditKind::SessionEnded,

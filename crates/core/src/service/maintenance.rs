@@ -26,6 +26,7 @@ impl Core {
             self.cache.restore_activity(batch);
             return Err(e.into());
         }
+        self.sessions_changed();
         Ok(n)
     }
 
@@ -36,13 +37,16 @@ impl Core {
         let idle_before = self.cfg.idle_timeout.map(|d| now - d);
         let ended = self.store.end_stale_sessions(now, idle_before).await?;
         for (id, why) in &ended {
-            self.cache.evict_session(id);
+            self.forget_session(id);
             tracing::info!(session = %id, reason = why.as_str(), "session ended");
         }
         let purged_sessions = self
             .store
             .purge_sessions(now - self.cfg.history_retention)
             .await?;
+        if purged_sessions > 0 {
+            self.sessions_changed();
+        }
         let purged_audit = self
             .store
             .purge_audit(now - self.cfg.audit_retention)
@@ -63,10 +67,10 @@ impl Core {
     /// Applies a change reported by the store (made on this node or another).
     pub async fn apply_change(&self, change: Change) {
         match change {
-            Change::SessionEnded(id) | Change::AccessToken(id) => self.cache.evict_session(&id),
-            Change::User(id) => self.cache.evict_user(id),
+            Change::SessionEnded(id) | Change::AccessToken(id) => self.forget_session(&id),
+            Change::User(id) => self.forget_user(id),
             Change::Roles | Change::Lost => {
-                self.cache.clear();
+                self.forget_all();
                 if let Err(e) = self.reload_roles().await {
                     tracing::warn!(error = %e, "could not reload roles");
                 }

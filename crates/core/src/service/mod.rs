@@ -34,6 +34,7 @@ use time::Duration;
 use crate::cache::AuthCache;
 use crate::clock::Clock;
 use crate::error::CoreResult;
+use crate::lists::{ListMemo, SHARED_TTL};
 use crate::model::Role;
 use crate::secret::PasswordHasher;
 use crate::store::Store;
@@ -132,6 +133,8 @@ pub struct Core {
     clock: Arc<dyn Clock>,
     cfg: CoreConfig,
     cache: AuthCache,
+    /// Session lists and user names between changes; every session or user write bumps it.
+    lists: ListMemo,
     hasher: PasswordHasher,
     repeated: repeated::RepeatedLogins,
     address_throttle: Throttle,
@@ -149,6 +152,7 @@ impl Core {
     ) -> CoreResult<Core> {
         let core = Core {
             cache: AuthCache::new(cfg.cache_capacity),
+            lists: ListMemo::new(store.shared_by_nodes().then_some(SHARED_TTL)),
             hasher: PasswordHasher::new(cfg.hash_concurrency),
             repeated: repeated::RepeatedLogins::new()?,
             address_throttle: Throttle::new(cfg.throttle.by_address),
@@ -180,5 +184,32 @@ impl Core {
 
     pub fn cached_tokens(&self) -> usize {
         self.cache.len()
+    }
+}
+
+/// Every change that could make something kept in memory wrong goes through these, so
+/// that the hot cache and the kept session lists forget it together.
+impl Core {
+    /// A session or access token ended or changed.
+    pub(super) fn forget_session(&self, id: &str) {
+        self.cache.evict_session(id);
+        self.lists.changed();
+    }
+
+    /// A user, their roles or their sessions changed.
+    pub(super) fn forget_user(&self, id: crate::model::UserId) {
+        self.cache.evict_user(id);
+        self.lists.changed();
+    }
+
+    /// Roles changed, or changes from other nodes may have been missed.
+    pub(super) fn forget_all(&self) {
+        self.cache.clear();
+        self.lists.changed();
+    }
+
+    /// A session was opened, a reported one changed, or activity was written.
+    pub(super) fn sessions_changed(&self) {
+        self.lists.changed();
     }
 }

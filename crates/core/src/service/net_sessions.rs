@@ -47,8 +47,15 @@ impl Core {
 
     /// Whether `server` is this one or one that has reported sessions.
     pub async fn server_exists(&self, server: &str) -> CoreResult<bool> {
-        Ok(server.eq_ignore_ascii_case(&self.cfg.server_name)
-            || self.store.server_known(server).await?)
+        if server.eq_ignore_ascii_case(&self.cfg.server_name) || self.lists.server_known(server) {
+            return Ok(true);
+        }
+        let generation = self.lists.generation();
+        let known = self.store.server_known(server).await?;
+        if known {
+            self.lists.keep_server(generation, server);
+        }
+        Ok(known)
     }
 
     /// Windows' rule for the detailed levels and for closing sessions.
@@ -133,6 +140,7 @@ impl Core {
         self.store
             .insert_session(&session, &Token::generate()?.hash())
             .await?;
+        self.sessions_changed();
         self.audit_by(
             p,
             AuditKind::Login,
@@ -180,6 +188,7 @@ impl Core {
         {
             return Err(CoreError::Conflict(format!("session {id} has ended")));
         }
+        self.sessions_changed();
         self.reported(server, id).await
     }
 
@@ -208,8 +217,7 @@ impl Core {
     /// the detailed levels.
     pub async fn sessions_on(&self, _p: &Principal, server: &str) -> CoreResult<Vec<Session>> {
         let mut sessions = self
-            .store
-            .list_sessions(&SessionFilter {
+            .sessions_matching(&SessionFilter {
                 server: Some(server.to_owned()),
                 state: SessionState::Active,
                 ..SessionFilter::default()

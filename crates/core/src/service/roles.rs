@@ -139,7 +139,7 @@ impl Core {
         self.store.put_role(&role).await?;
         self.reload_roles().await?;
         // Privileges of every holder may have changed.
-        self.cache.clear();
+        self.forget_all();
         self.audit_by(p, AuditKind::RoleChanged, Some(name), "role saved")
             .await;
         Ok(role)
@@ -158,7 +158,7 @@ impl Core {
         }
         self.store.delete_role(name).await?;
         self.reload_roles().await?;
-        self.cache.clear();
+        self.forget_all();
         self.audit_by(p, AuditKind::RoleChanged, Some(name), "role deleted")
             .await;
         Ok(())

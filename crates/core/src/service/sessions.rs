@@ -1,5 +1,7 @@
 //! Listing and revoking sessions: one's own always, anyone's with the session privileges.
 
+use std::sync::Arc;
+
 use super::{Core, Principal};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{AuditKind, EndReason, Session, SessionFilter};
@@ -19,10 +21,25 @@ impl Core {
             self.require(p, Privilege::SESSION_READ).await?;
         }
         filter.limit = Some(filter.limit.unwrap_or(MAX_LIST).min(MAX_LIST));
-        let mut sessions = self.store.list_sessions(&filter).await?;
+        let mut sessions = self.sessions_matching(&filter).await?;
         for s in &mut sessions {
             self.overlay_activity(s);
         }
+        Ok(sessions)
+    }
+
+    /// The store's answer to `filter`, kept until a session or user changes.
+    pub(super) async fn sessions_matching(
+        &self,
+        filter: &SessionFilter,
+    ) -> CoreResult<Vec<Session>> {
+        if let Some(kept) = self.lists.list(filter) {
+            return Ok(kept.as_ref().clone());
+        }
+        let generation = self.lists.generation();
+        let sessions = self.store.list_sessions(filter).await?;
+        self.lists
+            .keep_list(filter, generation, Arc::new(sessions.clone()));
         Ok(sessions)
     }
 
@@ -81,7 +98,7 @@ impl Core {
             )
             .await?;
         for id in &ended {
-            self.cache.evict_session(id);
+            self.forget_session(id);
         }
         self.audit_by(
             p,

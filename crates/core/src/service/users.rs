@@ -189,7 +189,7 @@ impl Core {
             };
             self.end_all_sessions_of(id, except).await?;
         }
-        self.cache.evict_user(id);
+        self.forget_user(id);
         let what = if update.password_hash.is_some() {
             AuditKind::PasswordChanged
         } else {
@@ -211,7 +211,7 @@ impl Core {
         self.keep_an_administrator(&user).await?;
         self.end_all_sessions_of(id, None).await?;
         self.store.delete_user(id).await?;
-        self.cache.evict_user(id);
+        self.forget_user(id);
         self.audit_by(
             p,
             AuditKind::UserDeleted,
@@ -238,7 +238,7 @@ impl Core {
         roles.sort();
         roles.dedup();
         self.store.set_user_roles(id, &roles).await?;
-        self.cache.evict_user(id);
+        self.forget_user(id);
         self.audit_by(
             p,
             AuditKind::RolesChanged,
@@ -279,7 +279,7 @@ impl Core {
         };
         self.store.update_user(user.id, &update).await?;
         self.end_all_sessions_of(user.id, p.session_id()).await?;
-        self.cache.evict_user(user.id);
+        self.forget_user(user.id);
         self.audit_by(
             p,
             AuditKind::PasswordChanged,
@@ -300,7 +300,7 @@ impl Core {
             .end_user_sessions(user, except, self.clock.now(), EndReason::Revoked)
             .await?;
         for id in &ended {
-            self.cache.evict_session(id);
+            self.forget_session(id);
         }
         Ok(ended)
     }
@@ -356,7 +356,14 @@ impl Core {
         if ids.is_empty() {
             return Ok(std::collections::HashMap::new());
         }
-        Ok(self.store.user_names(ids).await?)
+        let (mut names, missing) = self.lists.names(ids);
+        if !missing.is_empty() {
+            let generation = self.lists.generation();
+            let read = self.store.user_names(&missing).await?;
+            self.lists.keep_names(generation, &read);
+            names.extend(read);
+        }
+        Ok(names)
     }
 
     /// The user behind a principal, fresh from the store (not the cached copy).

@@ -1,7 +1,7 @@
 //! The `SESSION_INFO_*` structures, by level, with Windows' field names, and the buffer size
 //! each entry takes (for `prefmaxlen` paging).
 
-use serde_json::{json, Value};
+use serde::Serialize;
 use sessiond_core::model::Session;
 use time::OffsetDateTime;
 
@@ -21,32 +21,90 @@ fn seconds(from: OffsetDateTime, now: OffsetDateTime) -> i64 {
     (now - from).whole_seconds().max(0)
 }
 
+/// One session at some level, times in seconds. Typed rather than built as a JSON value:
+/// an Enum answer holds hundreds of them. Fields are in alphabetical order, the order the
+/// answers always had.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Info<'a> {
+    L0 {
+        sesi0_cname: String,
+    },
+    L1 {
+        sesi1_cname: String,
+        sesi1_idle_time: i64,
+        sesi1_num_opens: i64,
+        sesi1_time: i64,
+        sesi1_user_flags: i64,
+        sesi1_username: &'a str,
+    },
+    L2 {
+        sesi2_cltype_name: &'a str,
+        sesi2_cname: String,
+        sesi2_idle_time: i64,
+        sesi2_num_opens: i64,
+        sesi2_time: i64,
+        sesi2_user_flags: i64,
+        sesi2_username: &'a str,
+    },
+    L10 {
+        sesi10_cname: String,
+        sesi10_idle_time: i64,
+        sesi10_time: i64,
+        sesi10_username: &'a str,
+    },
+    L502 {
+        sesi502_cltype_name: &'a str,
+        sesi502_cname: String,
+        sesi502_idle_time: i64,
+        sesi502_num_opens: i64,
+        sesi502_time: i64,
+        sesi502_transport: &'a str,
+        sesi502_user_flags: i64,
+        sesi502_username: &'a str,
+    },
+}
+
 /// One session at `level`, times in seconds.
-pub fn info(level: u32, s: &Session, username: &str, now: OffsetDateTime) -> Value {
+pub fn info<'a>(level: u32, s: &'a Session, username: &'a str, now: OffsetDateTime) -> Info<'a> {
     let cname = unc(&s.client_name);
     let time = seconds(s.login_time, now);
     let idle = seconds(s.last_active, now);
     match level {
-        0 => json!({ "sesi0_cname": cname }),
-        1 => json!({
-            "sesi1_cname": cname, "sesi1_username": username, "sesi1_num_opens": s.num_opens,
-            "sesi1_time": time, "sesi1_idle_time": idle, "sesi1_user_flags": s.user_flags,
-        }),
-        2 => json!({
-            "sesi2_cname": cname, "sesi2_username": username, "sesi2_num_opens": s.num_opens,
-            "sesi2_time": time, "sesi2_idle_time": idle, "sesi2_user_flags": s.user_flags,
-            "sesi2_cltype_name": s.client_type,
-        }),
-        10 => json!({
-            "sesi10_cname": cname, "sesi10_username": username,
-            "sesi10_time": time, "sesi10_idle_time": idle,
-        }),
-        _ => json!({
-            "sesi502_cname": cname, "sesi502_username": username, "sesi502_num_opens": s.num_opens,
-            "sesi502_time": time, "sesi502_idle_time": idle, "sesi502_user_flags": s.user_flags,
-            "sesi502_cltype_name": s.client_type,
-            "sesi502_transport": s.transport.clone().unwrap_or_default(),
-        }),
+        0 => Info::L0 { sesi0_cname: cname },
+        1 => Info::L1 {
+            sesi1_cname: cname,
+            sesi1_idle_time: idle,
+            sesi1_num_opens: s.num_opens,
+            sesi1_time: time,
+            sesi1_user_flags: s.user_flags,
+            sesi1_username: username,
+        },
+        2 => Info::L2 {
+            sesi2_cltype_name: &s.client_type,
+            sesi2_cname: cname,
+            sesi2_idle_time: idle,
+            sesi2_num_opens: s.num_opens,
+            sesi2_time: time,
+            sesi2_user_flags: s.user_flags,
+            sesi2_username: username,
+        },
+        10 => Info::L10 {
+            sesi10_cname: cname,
+            sesi10_idle_time: idle,
+            sesi10_time: time,
+            sesi10_username: username,
+        },
+        _ => Info::L502 {
+            sesi502_cltype_name: &s.client_type,
+            sesi502_cname: cname,
+            sesi502_idle_time: idle,
+            sesi502_num_opens: s.num_opens,
+            sesi502_time: time,
+            sesi502_transport: s.transport.as_deref().unwrap_or_default(),
+            sesi502_user_flags: s.user_flags,
+            sesi502_username: username,
+        },
     }
 }
 

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sessiond_core::model::{Session, UserId};
 use sessiond_core::service::computer_name;
@@ -25,7 +25,7 @@ use crate::extract::{bearer, ApiQuery, Caller};
 use crate::problem::{Kind, Problem};
 use crate::state::{AppState, ServerConfig};
 pub use error::WinStatus;
-use levels::{entry_size, info, is_detailed, LEVELS};
+use levels::{entry_size, info, is_detailed, Info, LEVELS};
 
 /// Windows' network-session calls over HTTP: `Authorization: Bearer`, errors as
 /// `{"status","name","message"}` with the Windows status.
@@ -193,12 +193,26 @@ pub async fn get_info(
     })))
 }
 
+/// `NetSessionEnum`'s answer, fields in alphabetical order (the order it always had).
+#[derive(Serialize)]
+struct Enumerated<'a> {
+    entries: Vec<Info<'a>>,
+    entries_read: usize,
+    level: u32,
+    name: &'static str,
+    resume_handle: Option<usize>,
+    server: &'a str,
+    status: u32,
+    total_entries: usize,
+}
+
 /// `NetSessionEnum`, with `prefmaxlen` (bytes; -1 or absent for all) and a resume handle.
+/// Written here rather than returned: the entries borrow the sessions.
 pub async fn enumerate(
     State(s): State<AppState>,
     Caller(p, ..): Caller<NetSession>,
     ApiQuery(q, _): ApiQuery<Query, NetSession>,
-) -> NetResult<Json<Value>> {
+) -> NetResult<Response> {
     let server = resolve_server(&s.core, q.server.as_deref()).await?;
     let level = parse_level(q.level.as_deref())?;
     check_level(&s.core, &p, level).await?;
@@ -238,12 +252,17 @@ pub async fn enumerate(
     } else {
         WinStatus::Success
     };
-    Ok(Json(json!({
-        "status": status.code(), "name": status.name(), "server": server, "level": level,
-        "entries_read": entries.len(), "total_entries": total,
-        "resume_handle": (next < total).then_some(next),
-        "entries": entries,
-    })))
+    Ok(Json(Enumerated {
+        entries_read: entries.len(),
+        entries,
+        level,
+        name: status.name(),
+        resume_handle: (next < total).then_some(next),
+        server: &server,
+        status: status.code(),
+        total_entries: total,
+    })
+    .into_response())
 }
 
 /// `NetSessionDel`: every session matching `client`, `user` or both.
