@@ -14,11 +14,13 @@
 //!
 //! # Layout
 //! - `seed`: fills the store straight through `Store::insert_sessions`.
+//! - `pg`: the PostgreSQL schema of a `--postgres` run, and the writes made in it.
 //! - `server`: starts and stops `sessiond serve`, reads its RSS.
 //! - `load`: the load generator (hyper's connection API, one token per connection).
 //! - `storm`: logins as fast as argon2id allows, with who-am-i latency measured meanwhile.
 
 mod load;
+mod pg;
 mod seed;
 mod server;
 mod storm;
@@ -60,6 +62,10 @@ struct Args {
     /// Skip the login storm.
     #[arg(long)]
     no_storm: bool,
+    /// Also measure on PostgreSQL, in a schema of its own in this database (dropped at
+    /// the end): cache misses, cached who-am-i, and store writes per who-am-i.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 const FLOOR: Call = Call {
@@ -133,7 +139,8 @@ fn load_average() -> String {
 }
 
 /// Measures `calls` and the floor, `runs` times each in turn, and prints the medians.
-async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], title: &str) {
+/// Returns how many requests the calls (not the floor) were answered.
+async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], title: &str) -> u64 {
     let d = Duration::from_secs(args.seconds);
     let mut floor = vec![];
     let mut each: Vec<Vec<Outcome>> = vec![vec![]; calls.len()];
@@ -162,9 +169,12 @@ async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], t
         )
     };
     row(FLOOR.name, &floor);
+    let mut answered = 0;
     for (c, runs) in calls.iter().zip(each) {
+        answered += runs.iter().map(|o| o.requests).sum::<u64>();
         row(c.name, &median(runs));
     }
+    answered
 }
 
 #[tokio::main]
@@ -188,7 +198,7 @@ async fn main() {
             .unwrap_or(1)
     );
     let started = Instant::now();
-    let everyone = seed::fill(&data, args.sessions, args.sessions_per_user).await;
+    let everyone = seed::fill_sqlite(&data, args.sessions, args.sessions_per_user).await;
     println!(
         "seeded {} sessions in {:.1} s",
         everyone.len(),
@@ -204,7 +214,7 @@ async fn main() {
         .collect();
 
     // HTTP.
-    let srv = server::start(&sessiond, &data, false, args.sessions);
+    let srv = server::start(&sessiond, &data, false, args.sessions, None);
     println!(
         "ready {} ms after start, with {} sessions in the store",
         srv.ready_ms,
@@ -232,7 +242,7 @@ async fn main() {
     srv.stop();
 
     if !args.no_https {
-        let srv = server::start(&sessiond, &data, true, args.sessions);
+        let srv = server::start(&sessiond, &data, true, args.sessions, None);
         let target = Target {
             addr: srv.addr,
             tls: Some(load::tls_connector(&data.join("tls/cert.pem"))),
@@ -240,8 +250,79 @@ async fn main() {
         // Warm the cache for the connections' sessions.
         let _ = server::touch_all(&target, &who, args.connections).await;
         let mut https_calls = calls();
+        https_calls.extend(lists());
         https_calls.retain(chosen);
         table(&args, &target, &https_calls, &who, "HTTPS").await;
         srv.stop();
     }
+
+    if let Some(base) = &args.postgres {
+        on_postgres(&args, &sessiond, &dir, base).await;
+    }
 }
+
+/// The same store, on PostgreSQL: cache misses, cached who-am-i against the floor, and the
+/// store writes each who-am-i costs (activity is written in batches).
+async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::TempDir, base: &str) {
+    let schema = pg::Schema::create(base).await;
+    let started = Instant::now();
+    let everyone = seed::fill_postgres(&schema.url, args.sessions, args.sessions_per_user).await;
+    println!(
+        "\nPostgreSQL: seeded {} sessions in {:.1} s",
+        everyone.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let step = (everyone.len() / args.connections.max(1)).max(1);
+    let who: Vec<Identity> = everyone
+        .iter()
+        .step_by(step)
+        .take(args.connections)
+        .cloned()
+        .collect();
+    let data = dir.path().join("pg-node");
+    std::fs::create_dir_all(&data).expect("a data directory");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700));
+    }
+    let srv = server::start(sessiond, &data, false, args.sessions, Some(&schema.url));
+    println!("ready {} ms after start", srv.ready_ms);
+    let target = Target {
+        addr: srv.addr,
+        tls: None,
+    };
+    let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
+    println!(
+        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached: {} MiB",
+        misses as f64 / secs,
+        srv.rss_kib() / 1024
+    );
+    let mut pg_calls = calls();
+    pg_calls.retain(|c| args.only.as_deref().is_none_or(|o| c.name.contains(o)));
+    table(args, &target, &pg_calls, &who, "PostgreSQL, HTTP").await;
+
+    // Store writes: who-am-i alone (the floor's readiness checks would count), between two
+    // pauses long enough for the activity flush and PostgreSQL's statistics.
+    tokio::time::sleep(STATS_SETTLE).await;
+    let before = schema.writes().await;
+    let whoami = &calls()[0];
+    let run = load::run(&target, whoami, &who, Duration::from_secs(args.seconds)).await;
+    tokio::time::sleep(STATS_SETTLE).await;
+    let after = schema.writes().await;
+    let per = |n: i64| n as f64 / run.requests.max(1) as f64;
+    println!(
+        "store writes per who-am-i: {:.5} rows, {:.5} commits ({} rows in {} commits for {} requests of {})",
+        per(after.rows - before.rows),
+        per(after.commits - before.commits),
+        after.rows - before.rows,
+        after.commits - before.commits,
+        run.requests,
+        whoami.name,
+    );
+    srv.stop();
+    schema.drop().await;
+}
+
+/// More than sessiond's default `--flush-interval` (5 s) and PostgreSQL's 10 s at most before
+/// an idle connection publishes its counters.
+const STATS_SETTLE: Duration = Duration::from_secs(12);

@@ -1,5 +1,6 @@
-//! Filling a fresh SQLite store with N sessions over N / per_user users, straight through the
-//! store (no password hash per session), before sessiond starts on it.
+//! Filling a fresh store (SQLite or a PostgreSQL schema) with N sessions over N / per_user
+//! users, straight through the store (no password hash per session), before sessiond
+//! starts on it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,23 +8,35 @@ use std::sync::Arc;
 use sessiond_core::model::{AuthMethod, NewUser, Session};
 use sessiond_core::secret::Token;
 use sessiond_core::{Core, CoreConfig, Store, SystemClock};
-use sessiond_store::SqliteStore;
+use sessiond_store::postgres::PostgresOptions;
+use sessiond_store::{PostgresStore, SqliteStore};
 use time::OffsetDateTime;
 
 use crate::load::Identity;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 
-/// Returns one identity per session, in an order that spreads users.
-pub async fn fill(data_dir: &Path, sessions: usize, per_user: usize) -> Vec<Identity> {
+/// Fills the SQLite store in `data_dir`; see `fill`.
+pub async fn fill_sqlite(data_dir: &Path, sessions: usize, per_user: usize) -> Vec<Identity> {
     let store = Arc::new(SqliteStore::open(data_dir).await.expect("open the store"));
-    let core = Core::new(
-        store.clone() as Arc<dyn Store>,
-        Arc::new(SystemClock),
-        CoreConfig::default(),
-    )
-    .await
-    .expect("core");
+    let out = fill(store, sessions, per_user).await;
+    private(data_dir);
+    out
+}
+
+/// Fills the PostgreSQL schema `url` selects; see `fill`.
+pub async fn fill_postgres(url: &str, sessions: usize, per_user: usize) -> Vec<Identity> {
+    let store = PostgresStore::open(&PostgresOptions::new(url))
+        .await
+        .expect("open the PostgreSQL store");
+    fill(Arc::new(store), sessions, per_user).await
+}
+
+/// Returns one identity per session, in an order that spreads users.
+async fn fill(store: Arc<dyn Store>, sessions: usize, per_user: usize) -> Vec<Identity> {
+    let core = Core::new(store.clone(), Arc::new(SystemClock), CoreConfig::default())
+        .await
+        .expect("core");
     core.bootstrap(Some(ADMIN_PASSWORD))
         .await
         .expect("bootstrap");
@@ -89,7 +102,6 @@ pub async fn fill(data_dir: &Path, sessions: usize, per_user: usize) -> Vec<Iden
     }
     store.insert_sessions(&batch).await.expect("sessions");
     store.close().await;
-    private(data_dir);
     identities
 }
 

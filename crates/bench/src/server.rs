@@ -35,8 +35,15 @@ pub fn beside_this_binary() -> PathBuf {
     path
 }
 
-/// Starts `sessiond serve` on the seeded data directory; returns once it listens.
-pub fn start(sessiond: &Path, data: &Path, https: bool, cache_capacity: usize) -> Server {
+/// Starts `sessiond serve` on the seeded data directory (and on the PostgreSQL `store`, if
+/// given); returns once it listens.
+pub fn start(
+    sessiond: &Path,
+    data: &Path,
+    https: bool,
+    cache_capacity: usize,
+    store: Option<&str>,
+) -> Server {
     let started = Instant::now();
     let mut cmd = Command::new(sessiond);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -49,6 +56,9 @@ pub fn start(sessiond: &Path, data: &Path, https: bool, cache_capacity: usize) -
         .stderr(Stdio::inherit());
     if !https {
         cmd.arg("--insecure-http");
+    }
+    if let Some(url) = store {
+        cmd.arg("--store").arg(url);
     }
     let mut child = cmd.spawn().expect("start sessiond");
     let stdout = child.stdout.take().unwrap();

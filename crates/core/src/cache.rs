@@ -83,9 +83,10 @@ pub struct Grants {
     pub privileges: PrivilegeSet,
     /// The privilege names as a JSON array, written once: two dialects' who-am-i answers
     /// carry them on every call, and escaping ~130 names each time was the largest item of
-    /// their profile. All of them, and Qumulo's vocabulary only.
-    names_json: OnceLock<Box<RawValue>>,
-    qumulo_names_json: OnceLock<Box<RawValue>>,
+    /// their profile. All of them, and Qumulo's vocabulary only; one rendering is shared by
+    /// every user with the same privileges (`PrivilegeSet::names_json`).
+    names_json: OnceLock<Arc<RawValue>>,
+    qumulo_names_json: OnceLock<Arc<RawValue>>,
 }
 
 impl Grants {
@@ -99,23 +100,13 @@ impl Grants {
     }
 
     pub fn privilege_names_json(&self) -> &RawValue {
-        self.names_json.get_or_init(|| self.names(|_| true))
+        self.names_json.get_or_init(|| self.privileges.names_json())
     }
 
     /// Only the names of seed 003's vocabulary, the ones Qumulo's schema enumerates.
     pub fn qumulo_privilege_names_json(&self) -> &RawValue {
         self.qumulo_names_json
-            .get_or_init(|| self.names(Privilege::is_qumulo))
-    }
-
-    fn names(&self, keep: fn(Privilege) -> bool) -> Box<RawValue> {
-        let names: Vec<&str> = self
-            .privileges
-            .iter()
-            .filter(|p| keep(*p))
-            .map(Privilege::as_str)
-            .collect();
-        serde_json::value::to_raw_value(&names).expect("a list of names serialises")
+            .get_or_init(|| self.privileges.only(Privilege::is_qumulo).names_json())
     }
 }
 

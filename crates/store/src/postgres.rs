@@ -142,6 +142,10 @@ async fn listen(pool: PgPool, channel: String, tx: mpsc::UnboundedSender<Change>
                     }
                 }
                 Ok(None) | Err(_) => {
+                    if pool.is_closed() {
+                        // Shutting down: the pool closed the listener's connection.
+                        return;
+                    }
                     tracing::warn!("lost the change listener's connection; reconnecting");
                     let _ = tx.send(Change::Lost);
                     break;
