@@ -5,7 +5,9 @@
 //! Activity is kept in each entry and collected by the flusher in batches, so a request
 //! that only reads never writes to the store.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -110,21 +112,73 @@ impl Grants {
     }
 }
 
+/// An entry, found by its token hash. The sets below hold the entry itself (8 bytes)
+/// rather than a key and a value: with a million entries each copy of a 32-byte hash or of
+/// a session id string cost tens of megabytes.
+#[derive(Clone)]
+struct ByToken(Arc<CachedAuth>);
+
+impl Borrow<TokenHash> for ByToken {
+    fn borrow(&self) -> &TokenHash {
+        &self.0.token
+    }
+}
+
+impl Hash for ByToken {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.token.hash(h)
+    }
+}
+
+impl PartialEq for ByToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.token == other.0.token
+    }
+}
+
+impl Eq for ByToken {}
+
+/// An entry, found by its session or access token id.
+struct ById(Arc<CachedAuth>);
+
+impl Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        self.0.credential.id()
+    }
+}
+
+impl Hash for ById {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.credential.id().hash(h)
+    }
+}
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.credential.id() == other.0.credential.id()
+    }
+}
+
+impl Eq for ById {}
+
+/// The keys are SHA-256 outputs of valid tokens and ids this server drew at random, so a
+/// fast non-keyed hash is safe: no client can choose them to collide.
+type Fast = rustc_hash::FxBuildHasher;
+
 #[derive(Default)]
 struct Maps {
-    by_token: HashMap<TokenHash, Arc<CachedAuth>>,
-    /// Session id or access token id → token.
-    by_id: HashMap<String, TokenHash>,
-    by_user: HashMap<UserId, HashSet<TokenHash>>,
+    by_token: HashSet<ByToken, Fast>,
+    by_id: HashSet<ById, Fast>,
+    by_user: HashMap<UserId, HashSet<ByToken, Fast>, Fast>,
     /// One copy of each user with cached tokens: a user with many sessions costs one user
     /// record and one privilege set, and a cache miss for them needs no store read of the
     /// user. Dropped with the user's last token, and on any change to the user or roles.
-    users: HashMap<UserId, Arc<Grants>>,
+    users: HashMap<UserId, Arc<Grants>, Fast>,
 }
 
 impl Maps {
     fn remove(&mut self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
-        let entry = self.by_token.remove(token)?;
+        let ByToken(entry) = self.by_token.take(token)?;
         self.by_id.remove(entry.credential.id());
         let user = entry.user().id;
         if let Some(set) = self.by_user.get_mut(&user) {
@@ -135,6 +189,10 @@ impl Maps {
             }
         }
         Some(entry)
+    }
+
+    fn find(&self, token: &TokenHash) -> Option<&Arc<CachedAuth>> {
+        self.by_token.get(token).map(|e| &e.0)
     }
 }
 
@@ -159,7 +217,7 @@ impl AuthCache {
     }
 
     pub fn get(&self, token: &TokenHash) -> Option<Arc<CachedAuth>> {
-        self.maps.read().ok()?.by_token.get(token).cloned()
+        self.maps.read().ok()?.find(token).cloned()
     }
 
     /// The shared copy of a user with cached tokens, if there is one.
@@ -170,8 +228,7 @@ impl AuthCache {
     /// The in-memory activity stamp of a cached session, if it is cached.
     pub fn live_last_active(&self, session_id: &str) -> Option<OffsetDateTime> {
         let maps = self.maps.read().ok()?;
-        let token = maps.by_id.get(session_id)?;
-        maps.by_token.get(token).map(|e| e.last_active())
+        maps.by_id.get(session_id).map(|e| e.0.last_active())
     }
 
     pub fn epoch(&self) -> u64 {
@@ -196,20 +253,22 @@ impl AuthCache {
         }
         if maps.by_token.len() >= self.capacity {
             // Full: drop an arbitrary entry. A dropped entry costs one store read later.
-            if let Some(victim) = maps.by_token.keys().next().copied() {
+            if let Some(victim) = maps.by_token.iter().next().map(|e| e.0.token) {
                 if let Some(old) = maps.remove(&victim) {
                     self.keep_activity(&old);
                 }
             }
         }
-        maps.by_id
-            .insert(entry.credential.id().to_owned(), entry.token);
         let user = entry.user().id;
-        maps.by_user.entry(user).or_default().insert(entry.token);
         maps.users
             .entry(user)
             .or_insert_with(|| Arc::clone(&entry.grants));
-        maps.by_token.insert(entry.token, entry);
+        maps.by_user
+            .entry(user)
+            .or_default()
+            .replace(ByToken(Arc::clone(&entry)));
+        maps.by_id.replace(ById(Arc::clone(&entry)));
+        maps.by_token.replace(ByToken(entry));
         true
     }
 
@@ -217,14 +276,20 @@ impl AuthCache {
         self.evict_where(|maps| {
             vec![*token]
                 .into_iter()
-                .filter(|t| maps.by_token.contains_key(t))
+                .filter(|t| maps.by_token.contains(t))
                 .collect()
         });
     }
 
     /// Evicts the entry of a session or of an access token, by its id.
     pub fn evict_session(&self, session_id: &str) {
-        self.evict_where(|maps| maps.by_id.get(session_id).copied().into_iter().collect());
+        self.evict_where(|maps| {
+            maps.by_id
+                .get(session_id)
+                .map(|e| e.0.token)
+                .into_iter()
+                .collect()
+        });
     }
 
     pub fn evict_user(&self, user: UserId) {
@@ -234,7 +299,7 @@ impl AuthCache {
         self.evict_where(|maps| {
             maps.by_user
                 .get(&user)
-                .map(|s| s.iter().copied().collect())
+                .map(|s| s.iter().map(|e| e.0.token).collect())
                 .unwrap_or_default()
         });
     }
@@ -243,7 +308,7 @@ impl AuthCache {
         if let Ok(mut maps) = self.maps.write() {
             maps.users.clear();
         }
-        self.evict_where(|maps| maps.by_token.keys().copied().collect());
+        self.evict_where(|maps| maps.by_token.iter().map(|e| e.0.token).collect());
     }
 
     fn evict_where(&self, pick: impl FnOnce(&Maps) -> Vec<TokenHash>) {
@@ -274,7 +339,7 @@ impl AuthCache {
             .map(|mut o| std::mem::take(&mut *o))
             .unwrap_or_default();
         if let Ok(maps) = self.maps.read() {
-            out.extend(maps.by_token.values().filter_map(|e| e.unflushed()));
+            out.extend(maps.by_token.iter().filter_map(|e| e.0.unflushed()));
         }
         out
     }
