@@ -15,11 +15,30 @@ use serde_json::value::RawValue;
 
 use time::OffsetDateTime;
 
+use crate::cached_session::CachedSession;
 use crate::clock::{from_micros, to_micros};
-use crate::model::{Credential, Session, User, UserId};
+use crate::model::{AccessToken, Credential, User, UserId};
 use crate::privilege::{Privilege, PrivilegeSet};
 use crate::secret::TokenHash;
 use crate::store::Activity;
+
+/// A credential as the hot cache keeps it.
+#[derive(Debug)]
+pub enum CachedCredential {
+    Session(CachedSession),
+    /// Rare next to sessions: boxed, so that sessions do not pay for its size.
+    AccessToken(Box<AccessToken>),
+}
+
+impl CachedCredential {
+    /// The session id or the access token id.
+    pub fn id(&self) -> &str {
+        match self {
+            CachedCredential::Session(s) => &s.id,
+            CachedCredential::AccessToken(t) => &t.id,
+        }
+    }
+}
 
 /// What one token resolves to.
 #[derive(Debug)]
@@ -27,7 +46,7 @@ pub struct CachedAuth {
     pub token: TokenHash,
     /// The session or access token as it was loaded; a session's `last_active` lives in
     /// `last_active_us`.
-    pub credential: Credential,
+    pub credential: CachedCredential,
     pub grants: Arc<Grants>,
     last_active_us: AtomicI64,
     flushed_us: AtomicI64,
@@ -35,9 +54,15 @@ pub struct CachedAuth {
 
 impl CachedAuth {
     pub fn new(token: TokenHash, credential: Credential, grants: Arc<Grants>) -> Self {
-        let last = match &credential {
-            Credential::Session(s) => to_micros(s.last_active),
-            Credential::AccessToken(t) => to_micros(t.creation_time),
+        let (last, credential) = match credential {
+            Credential::Session(s) => (
+                to_micros(s.last_active),
+                CachedCredential::Session(CachedSession::new(s)),
+            ),
+            Credential::AccessToken(t) => (
+                to_micros(t.creation_time),
+                CachedCredential::AccessToken(Box::new(t)),
+            ),
         };
         CachedAuth {
             token,
@@ -62,17 +87,20 @@ impl CachedAuth {
         &self.grants.user
     }
 
-    pub fn session(&self) -> Option<&Session> {
-        self.credential.session()
+    pub fn session(&self) -> Option<&CachedSession> {
+        match &self.credential {
+            CachedCredential::Session(s) => Some(s),
+            CachedCredential::AccessToken(_) => None,
+        }
     }
 
     /// Activity not yet written; only sessions record activity.
     fn unflushed(&self) -> Option<Activity> {
-        let session = self.credential.session()?;
+        let session = self.session()?;
         let last = self.last_active_us.load(Ordering::Relaxed);
         let prev = self.flushed_us.fetch_max(last, Ordering::Relaxed);
         (last > prev).then(|| Activity {
-            session_id: session.id.clone(),
+            session_id: session.id.to_string(),
             last_active: from_micros(last),
         })
     }

@@ -17,6 +17,7 @@
 //! - `error`: `CoreError` (the core's one error type) and `StoreError`.
 
 pub mod cache;
+pub mod cached_session;
 pub mod clock;
 pub mod error;
 pub mod jwt;

@@ -406,7 +406,7 @@ impl Core {
 
     /// The app behind an OBO principal, fresh from the store.
     pub async fn acting_app(&self, p: &Principal) -> CoreResult<Option<App>> {
-        match p.session().and_then(|s| s.actor.as_deref()) {
+        match p.session().and_then(|s| s.actor()) {
             Some(app_id) => Ok(self.store.get_app(app_id).await?),
             None => Ok(None),
         }

@@ -45,7 +45,7 @@ impl Core {
             kind,
             Some((p.user.id, p.user.name.clone())),
             p.session_id(),
-            p.session().map(|s| s.client_name.as_str()),
+            p.session().map(|s| s.client_name()),
             subject,
             detail,
         )

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Core;
-use crate::cache::{CachedAuth, Grants};
+use crate::cache::{CachedAuth, CachedCredential, Grants};
+use crate::cached_session::CachedSession;
 use crate::error::{AuthFailure, CoreError, CoreResult};
 use crate::model::{AuditKind, AuthMethod, Credential, EndReason, Session, User};
 use crate::privilege::{Privilege, PrivilegeSet};
@@ -63,9 +64,8 @@ impl Principal {
         self.privileges.contains(&p)
     }
 
-    /// The session as it was loaded: its `last_active` may be behind; `last_active()` is
-    /// the live stamp.
-    pub fn session(&self) -> Option<&Session> {
+    /// The session as the hot cache keeps it; `session_now` gives it whole.
+    pub fn session(&self) -> Option<&CachedSession> {
         self.auth.session()
     }
 
@@ -74,12 +74,9 @@ impl Principal {
         self.auth.last_active()
     }
 
-    /// A copy of the session with its live activity stamp.
+    /// The whole session, with its live activity stamp.
     pub fn session_now(&self) -> Option<Session> {
-        self.session().map(|s| Session {
-            last_active: self.last_active(),
-            ..s.clone()
-        })
+        self.session().map(|s| s.to_session(self.last_active()))
     }
 
     /// The user and privileges shared by every cached token of this user, with their
@@ -93,14 +90,14 @@ impl Principal {
     }
 
     pub fn session_id(&self) -> Option<&str> {
-        self.session().map(|s| s.id.as_str())
+        self.session().map(|s| &*s.id)
     }
 
     /// Set when the caller authenticated with an access token.
     pub fn access_token_id(&self) -> Option<&str> {
         match &self.auth.credential {
-            Credential::AccessToken(t) => Some(&t.id),
-            Credential::Session(_) => None,
+            CachedCredential::AccessToken(t) => Some(&t.id),
+            CachedCredential::Session(_) => None,
         }
     }
 }
@@ -334,7 +331,7 @@ impl Core {
         };
         let now = self.clock.now();
         match &entry.credential {
-            Credential::Session(session) => {
+            CachedCredential::Session(session) => {
                 if self.ended_by_rule(&entry, session, now) == Some(EndReason::Idle) {
                     self.catch_up_activity(&entry, session).await?;
                 }
@@ -347,7 +344,7 @@ impl Core {
                 }
                 entry.touch(now);
             }
-            Credential::AccessToken(t) => {
+            CachedCredential::AccessToken(t) => {
                 if !t.is_usable(now) {
                     self.forget_session(&t.id);
                     return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
@@ -360,7 +357,7 @@ impl Core {
     fn ended_by_rule(
         &self,
         e: &CachedAuth,
-        session: &Session,
+        session: &CachedSession,
         now: OffsetDateTime,
     ) -> Option<EndReason> {
         if session.expires_at.is_some_and(|at| now >= at) {
@@ -378,7 +375,11 @@ impl Core {
 
     /// Before calling a session idle, learns the activity other nodes recorded for it: with
     /// several nodes, this node's cache sees only its own requests.
-    async fn catch_up_activity(&self, entry: &CachedAuth, session: &Session) -> CoreResult<()> {
+    async fn catch_up_activity(
+        &self,
+        entry: &CachedAuth,
+        session: &CachedSession,
+    ) -> CoreResult<()> {
         match self.store.get_session(&session.id).await? {
             Some(s) if s.is_active() => entry.touch(s.last_active),
             Some(_) => {

@@ -52,14 +52,11 @@ pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) ->
     let now = s.core.now();
     Json(api::WhoAmI {
         user: views::user(&p.user),
-        session: p.session().map(|sess| {
-            // The stamp as this request left it, not as the session was loaded.
-            let mut v = views::session(sess, &p.user.name, now, &sess.id);
-            v.last_active = p.last_active();
-            v.idle_seconds = v
-                .idle_seconds
-                .map(|_| (now - v.last_active).whole_seconds().max(0));
-            views::with_pam_name(v, &s.cfg.pam.domain)
+        session: p.session_now().map(|sess| {
+            views::with_pam_name(
+                views::session(&sess, &p.user.name, now, &sess.id),
+                &s.cfg.pam.domain,
+            )
         }),
         access_token_id: p.access_token_id().map(str::to_owned),
         privileges: p.grants().privilege_names_json(),

@@ -106,7 +106,7 @@ pub async fn session_info(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Symphony>,
 ) -> SyResult<Json<UserV2>> {
-    let extended = match p.session().and_then(|x| x.actor.as_deref()) {
+    let extended = match p.session().and_then(|x| x.actor()) {
         Some(app_id) => {
             let app = s
                 .core
