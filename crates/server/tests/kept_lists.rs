@@ -73,6 +73,30 @@ async fn every_change_shows_in_the_next_list() {
     assert_eq!(status, StatusCode::OK);
     assert!(active_ids(&s, &admin).await.is_empty());
 
+    // Activity shows in a kept list at once (from the hot cache), before any flush.
+    let (fresh, _) = s.login("bob", "bob-password").await;
+    let bob_idle = || async {
+        let (status, body) = s
+            .get("/api/v1/net/sessions?server=testhost&level=10", &admin)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["sesi10_username"] == "bob")
+            .map(|e| e["sesi10_idle_time"].as_i64().unwrap())
+    };
+    clock.advance(time::Duration::minutes(2));
+    assert_eq!(bob_idle().await, Some(120));
+    assert_eq!(s.get("/api/v1/session", &fresh).await.0, StatusCode::OK);
+    assert_eq!(bob_idle().await, Some(0));
+    let (status, _) = s
+        .call(Method::DELETE, "/api/v1/session", Some(&fresh), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(bob_idle().await, None);
+
     // A session a file server reports, a change to it, and a rename of its user.
     let (status, reported) = s
         .call(

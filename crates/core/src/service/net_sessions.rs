@@ -2,6 +2,8 @@
 //! sessions; anyone signed in may list who is connected where (Windows' levels 0 and 10),
 //! and Administrators or Server Operators may see the details and close sessions.
 
+use std::sync::Arc;
+
 use super::roles::{ADMINISTRATORS, SERVER_OPERATORS};
 use super::{Core, Principal};
 use crate::error::{CoreError, CoreResult};
@@ -212,24 +214,19 @@ impl Core {
         self.reported(server, id).await
     }
 
-    /// The active sessions on `server`, oldest first. Any signed-in caller may see who is
-    /// connected (Windows levels 0 and 10); the dialect asks `require_server_operator` for
-    /// the detailed levels.
-    pub async fn sessions_on(&self, _p: &Principal, server: &str) -> CoreResult<Vec<Session>> {
-        let mut sessions = self
-            .sessions_matching(&SessionFilter {
-                server: Some(server.to_owned()),
-                state: SessionState::Active,
-                ..SessionFilter::default()
-            })
-            .await?;
-        sessions.reverse();
-        for s in &mut sessions {
-            if let Some(t) = self.cache.live_last_active(&s.id) {
-                s.last_active = s.last_active.max(t);
-            }
-        }
-        Ok(sessions)
+    /// The active sessions on `server`. Any signed-in caller may see who is connected
+    /// (Windows levels 0 and 10); the dialect asks `require_server_operator` for the
+    /// detailed levels.
+    ///
+    /// Newest first, shared rather than copied (an Enum may list hundreds): iterate in
+    /// reverse, and read each one's activity with `last_active_of`.
+    pub async fn sessions_on(&self, _p: &Principal, server: &str) -> CoreResult<Arc<Vec<Session>>> {
+        self.sessions_matching(&SessionFilter {
+            server: Some(server.to_owned()),
+            state: SessionState::Active,
+            ..SessionFilter::default()
+        })
+        .await
     }
 
     /// Ends the given active sessions (Windows' `NetSessionDel`): Administrators and Server

@@ -21,26 +21,36 @@ impl Core {
             self.require(p, Privilege::SESSION_READ).await?;
         }
         filter.limit = Some(filter.limit.unwrap_or(MAX_LIST).min(MAX_LIST));
-        let mut sessions = self.sessions_matching(&filter).await?;
+        let mut sessions = self.sessions_matching(&filter).await?.as_ref().clone();
         for s in &mut sessions {
             self.overlay_activity(s);
         }
         Ok(sessions)
     }
 
-    /// The store's answer to `filter`, kept until a session or user changes.
+    /// The store's answer to `filter`, kept until a session or user changes. Shared, not
+    /// copied: the activity stamps in it are the store's (see `last_active_of`).
     pub(super) async fn sessions_matching(
         &self,
         filter: &SessionFilter,
-    ) -> CoreResult<Vec<Session>> {
+    ) -> CoreResult<Arc<Vec<Session>>> {
         if let Some(kept) = self.lists.list(filter) {
-            return Ok(kept.as_ref().clone());
+            return Ok(kept);
         }
         let generation = self.lists.generation();
-        let sessions = self.store.list_sessions(filter).await?;
+        let sessions = Arc::new(self.store.list_sessions(filter).await?);
         self.lists
-            .keep_list(filter, generation, Arc::new(sessions.clone()));
+            .keep_list(filter, generation, Arc::clone(&sessions));
         Ok(sessions)
+    }
+
+    /// When `s` was last active: the store's stamp, or the hot cache's if it is later
+    /// (activity reaches the store in batches).
+    pub fn last_active_of(&self, s: &Session) -> time::OffsetDateTime {
+        match self.cache.live_last_active(&s.id) {
+            Some(t) if s.is_active() => s.last_active.max(t),
+            _ => s.last_active,
+        }
     }
 
     pub async fn get_session(&self, p: &Principal, id: &str) -> CoreResult<Session> {
@@ -112,10 +122,6 @@ impl Core {
 
     /// Puts the live activity stamp from the cache on a stored session.
     fn overlay_activity(&self, s: &mut Session) {
-        if s.is_active() {
-            if let Some(t) = self.cache.live_last_active(&s.id) {
-                s.last_active = s.last_active.max(t);
-            }
-        }
+        s.last_active = self.last_active_of(s);
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sessiond_core::model::{Session, SessionFilter, SessionState, User};
 use sessiond_core::service::UserKey;
 
-use super::wire::{respond, Format};
+use super::wire::{respond_json, respond_xml, Format};
 use super::{only_active, Commvault};
 use super::{CommvaultError, CvResult};
 use crate::extract::{ApiQuery, Caller};
@@ -22,62 +22,62 @@ pub struct SessionQuery {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonSession {
+struct JsonSession<'a> {
     logout_time: i64,
     login_time: i64,
-    host: String,
+    host: &'a str,
     description: String,
-    session_id: String,
+    session_id: &'a str,
     browser_session_id: i64,
     console_type: i32,
     last_accessed_time: i64,
-    user: JsonUser,
+    user: JsonUser<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonUser {
-    user_name: String,
+struct JsonUser<'a> {
+    user_name: &'a str,
     user_id: i64,
 }
 
 #[derive(Serialize)]
-struct JsonSessions {
-    sessions: Vec<JsonSession>,
+struct JsonSessions<'a> {
+    sessions: Vec<JsonSession<'a>>,
 }
 
 /// Attributes in the order of the seed's sample.
 #[derive(Serialize)]
-struct XmlSession {
+struct XmlSession<'a> {
     #[serde(rename = "@logoutTime")]
     logout_time: i64,
     #[serde(rename = "@loginTime")]
     login_time: i64,
     #[serde(rename = "@host")]
-    host: String,
+    host: &'a str,
     #[serde(rename = "@description")]
     description: String,
     #[serde(rename = "@sessionId")]
-    session_id: String,
+    session_id: &'a str,
     #[serde(rename = "@browserSessionId")]
     browser_session_id: i64,
     #[serde(rename = "@consoleType")]
     console_type: i32,
-    user: XmlUser,
+    user: XmlUser<'a>,
 }
 
 #[derive(Serialize)]
-struct XmlUser {
+struct XmlUser<'a> {
     #[serde(rename = "@userName")]
-    user_name: String,
+    user_name: &'a str,
     #[serde(rename = "@userId")]
     user_id: i64,
 }
 
 #[derive(Serialize)]
 #[serde(rename = "App_GetUserSessionsResponse")]
-struct XmlSessions {
-    sessions: Vec<XmlSession>,
+struct XmlSessions<'a> {
+    sessions: Vec<XmlSession<'a>>,
 }
 
 /// Commvault's browser session ids are integers; sessions without one show 0.
@@ -88,29 +88,29 @@ fn browser_session_id(s: &Session) -> i64 {
         .unwrap_or(0)
 }
 
-fn json_session(s: &Session, u: &User) -> JsonSession {
+fn json_session<'a>(s: &'a Session, u: &'a User) -> JsonSession<'a> {
     JsonSession {
         logout_time: s.logout_time.map(|t| t.unix_timestamp()).unwrap_or(0),
         login_time: s.login_time.unix_timestamp(),
-        host: s.client_name.clone(),
+        host: &s.client_name,
         // Commvault has no field for an acting app; its free-text description carries it.
         description: s
             .actor
             .as_ref()
             .map(|app| format!("on behalf of app {app}"))
             .unwrap_or_default(),
-        session_id: s.id.clone(),
+        session_id: &s.id,
         browser_session_id: browser_session_id(s),
         console_type: s.console_type,
         last_accessed_time: s.last_active.unix_timestamp(),
         user: JsonUser {
-            user_name: u.name.clone(),
+            user_name: &u.name,
             user_id: u.id,
         },
     }
 }
 
-fn xml_session(s: &Session, u: &User) -> XmlSession {
+fn xml_session<'a>(s: &'a Session, u: &'a User) -> XmlSession<'a> {
     let j = json_session(s, u);
     XmlSession {
         logout_time: j.logout_time,
@@ -121,7 +121,7 @@ fn xml_session(s: &Session, u: &User) -> XmlSession {
         browser_session_id: j.browser_session_id,
         console_type: j.console_type,
         user: XmlUser {
-            user_name: u.name.clone(),
+            user_name: &u.name,
             user_id: u.id,
         },
     }
@@ -166,13 +166,13 @@ pub async fn list(
         ..SessionFilter::default()
     };
     let sessions = s.core.list_sessions(&p, &filter).await?;
-    Ok(respond(
-        format,
-        &JsonSessions {
+    // Only the shape asked for is built.
+    Ok(match format {
+        Format::Json => respond_json(&JsonSessions {
             sessions: sessions.iter().map(|x| json_session(x, user)).collect(),
-        },
-        &XmlSessions {
+        }),
+        Format::Xml => respond_xml(&XmlSessions {
             sessions: sessions.iter().map(|x| xml_session(x, user)).collect(),
-        },
-    ))
+        }),
+    })
 }

@@ -73,6 +73,15 @@ pub fn respond<J: Serialize, X: Serialize>(format: Format, json: &J, xml: &X) ->
     }
 }
 
+/// One shape, for a caller that builds only the one asked for.
+pub fn respond_json<J: Serialize>(json: &J) -> Response {
+    axum::Json(json).into_response()
+}
+
+pub fn respond_xml<X: Serialize>(xml: &X) -> Response {
+    xml_response(StatusCode::OK, xml)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

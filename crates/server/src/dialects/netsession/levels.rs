@@ -65,11 +65,17 @@ pub enum Info<'a> {
     },
 }
 
-/// One session at `level`, times in seconds.
-pub fn info<'a>(level: u32, s: &'a Session, username: &'a str, now: OffsetDateTime) -> Info<'a> {
+/// One session at `level`, times in seconds; `last_active` is its live activity.
+pub fn info<'a>(
+    level: u32,
+    s: &'a Session,
+    username: &'a str,
+    last_active: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Info<'a> {
     let cname = unc(&s.client_name);
     let time = seconds(s.login_time, now);
-    let idle = seconds(s.last_active, now);
+    let idle = seconds(last_active, now);
     match level {
         0 => Info::L0 { sesi0_cname: cname },
         1 => Info::L1 {

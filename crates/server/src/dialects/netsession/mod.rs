@@ -8,6 +8,7 @@ mod levels;
 mod report;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -125,6 +126,29 @@ pub struct Query {
     resume: Option<usize>,
 }
 
+/// The sessions a request picked out of the server's kept list (shared, not copied),
+/// oldest first as Windows lists them, with the names of their users.
+struct Matching {
+    all: Arc<Vec<Session>>,
+    /// Indices into `all`.
+    picked: Vec<usize>,
+    names: HashMap<UserId, String>,
+}
+
+impl Matching {
+    fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.picked.iter().map(|i| &self.all[*i])
+    }
+
+    fn len(&self) -> usize {
+        self.picked.len()
+    }
+
+    fn name_of(&self, s: &Session) -> &str {
+        self.names.get(&s.user_id).map(String::as_str).unwrap_or("")
+    }
+}
+
 /// The sessions on `server` matching `client` and `user` (each optional), with the names
 /// of their users; Windows' not-found statuses when a filter matches nothing.
 async fn matching(
@@ -133,7 +157,7 @@ async fn matching(
     server: &str,
     client: Option<&str>,
     user: Option<&str>,
-) -> NetResult<(Vec<Session>, HashMap<UserId, String>)> {
+) -> NetResult<Matching> {
     let client = client
         .filter(|c| !c.is_empty())
         .map(|c| {
@@ -150,24 +174,26 @@ async fn matching(
         ),
         None => None,
     };
-    let mut sessions = core.sessions_on(p, server).await?;
+    // Kept newest first.
+    let all = core.sessions_on(p, server).await?;
+    let mut picked: Vec<usize> = (0..all.len()).rev().collect();
     if let Some(c) = &client {
-        sessions.retain(|s| s.client_name.eq_ignore_ascii_case(c));
-        if sessions.is_empty() {
+        picked.retain(|i| all[*i].client_name.eq_ignore_ascii_case(c));
+        if picked.is_empty() {
             return Err(NetError::client_not_found(&levels::unc(c)));
         }
     }
     if let Some(id) = user_id {
-        sessions.retain(|s| s.user_id == id);
-        if sessions.is_empty() {
+        picked.retain(|i| all[*i].user_id == id);
+        if picked.is_empty() {
             return Err(NetError::user_not_found(user.unwrap_or_default()));
         }
     }
-    let mut ids: Vec<UserId> = sessions.iter().map(|s| s.user_id).collect();
+    let mut ids: Vec<UserId> = picked.iter().map(|i| all[*i].user_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = core.user_names(&ids).await?;
-    Ok((sessions, names))
+    Ok(Matching { all, picked, names })
 }
 
 /// `NetSessionGetInfo`: `client` and `user` are both required.
@@ -184,12 +210,14 @@ pub async fn get_info(
         ));
     };
     check_level(&s.core, &p, level).await?;
-    let (sessions, names) = matching(&s.core, &p, &server, Some(client), Some(user)).await?;
-    let first = &sessions[0];
-    let name = names.get(&first.user_id).map(String::as_str).unwrap_or("");
+    let m = matching(&s.core, &p, &server, Some(client), Some(user)).await?;
+    let Some(first) = m.sessions().next() else {
+        return Err(NetError::user_not_found(user));
+    };
+    let live = s.core.last_active_of(first);
     Ok(Json(json!({
         "status": 0, "name": WinStatus::Success.name(), "server": server, "level": level,
-        "info": info(level, first, name, s.core.now()),
+        "info": info(level, first, m.name_of(first), live, s.core.now()),
     })))
 }
 
@@ -216,9 +244,8 @@ pub async fn enumerate(
     let server = resolve_server(&s.core, q.server.as_deref()).await?;
     let level = parse_level(q.level.as_deref())?;
     check_level(&s.core, &p, level).await?;
-    let (sessions, names) =
-        matching(&s.core, &p, &server, q.client.as_deref(), q.user.as_deref()).await?;
-    let total = sessions.len();
+    let m = matching(&s.core, &p, &server, q.client.as_deref(), q.user.as_deref()).await?;
+    let total = m.len();
     let start = q.resume.unwrap_or(0);
     if start > total {
         return Err(NetError::invalid_parameter(format!(
@@ -236,15 +263,15 @@ pub async fn enumerate(
     };
     let now = s.core.now();
     let (mut used, mut entries) = (0i64, vec![]);
-    for sess in &sessions[start..] {
-        let name = names.get(&sess.user_id).map(String::as_str).unwrap_or("");
+    for sess in m.sessions().skip(start) {
+        let name = m.name_of(sess);
         let size = entry_size(level, sess, name);
         // At least one entry per call, as Windows returns, so paging always advances.
         if !entries.is_empty() && used + size > budget {
             break;
         }
         used += size;
-        entries.push(info(level, sess, name, now));
+        entries.push(info(level, sess, name, s.core.last_active_of(sess), now));
     }
     let next = start + entries.len();
     let status = if next < total {
@@ -286,8 +313,8 @@ pub async fn delete(
             "Closing sessions needs Administrators or Server Operators.",
         )
     })?;
-    let (sessions, _) = matching(&s.core, &p, &server, client, user).await?;
-    let ids: Vec<String> = sessions.iter().map(|x| x.id.clone()).collect();
+    let m = matching(&s.core, &p, &server, client, user).await?;
+    let ids: Vec<String> = m.sessions().map(|x| x.id.clone()).collect();
     let closed = s.core.close_sessions(&p, &ids).await?;
     Ok(Json(json!({
         "status": 0, "name": WinStatus::Success.name(), "server": server, "closed": closed,
