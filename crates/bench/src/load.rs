@@ -47,6 +47,12 @@ impl Outcome {
     }
 }
 
+/// The run of median rate.
+pub fn median(mut v: Vec<Outcome>) -> Outcome {
+    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    v.swap_remove(v.len() / 2)
+}
+
 /// How to reach the server.
 #[derive(Clone)]
 pub struct Target {

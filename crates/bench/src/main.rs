@@ -29,8 +29,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use sessiond_store::testing::PgSchema;
 
-use load::{Call, Identity, Outcome, Target};
+use load::{median, Call, Identity, Outcome, Target};
 
 #[derive(Parser)]
 #[command(about = "Benchmark a sessiond process: every dialect's who-am-i against /healthz")]
@@ -127,9 +128,15 @@ fn lists() -> Vec<Call> {
     ]
 }
 
-fn median(mut v: Vec<Outcome>) -> Outcome {
-    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
-    v.swap_remove(v.len() / 2)
+/// One session per connection, spread over the whole store (and over users).
+fn spread(everyone: &[Identity], connections: usize) -> Vec<Identity> {
+    let step = (everyone.len() / connections.max(1)).max(1);
+    everyone
+        .iter()
+        .step_by(step)
+        .take(connections)
+        .cloned()
+        .collect()
 }
 
 fn load_average() -> String {
@@ -204,14 +211,7 @@ async fn main() {
         everyone.len(),
         started.elapsed().as_secs_f64()
     );
-    // Connections take sessions spread over the whole store (and over users).
-    let step = (everyone.len() / args.connections.max(1)).max(1);
-    let who: Vec<Identity> = everyone
-        .iter()
-        .step_by(step)
-        .take(args.connections)
-        .cloned()
-        .collect();
+    let who = spread(&everyone, args.connections);
 
     // HTTP.
     let srv = server::start(&sessiond, &data, false, args.sessions, None);
@@ -264,7 +264,7 @@ async fn main() {
 /// The same store, on PostgreSQL: cache misses, cached who-am-i against the floor, and the
 /// store writes each who-am-i costs (activity is written in batches).
 async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::TempDir, base: &str) {
-    let schema = pg::Schema::create(base).await;
+    let schema = PgSchema::create_in(base).await;
     let started = Instant::now();
     let everyone = seed::fill_postgres(&schema.url, args.sessions, args.sessions_per_user).await;
     println!(
@@ -272,13 +272,7 @@ async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::Te
         everyone.len(),
         started.elapsed().as_secs_f64()
     );
-    let step = (everyone.len() / args.connections.max(1)).max(1);
-    let who: Vec<Identity> = everyone
-        .iter()
-        .step_by(step)
-        .take(args.connections)
-        .cloned()
-        .collect();
+    let who = spread(&everyone, args.connections);
     let data = dir.path().join("pg-node");
     std::fs::create_dir_all(&data).expect("a data directory");
     {
@@ -304,11 +298,11 @@ async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::Te
     // Store writes: who-am-i alone (the floor's readiness checks would count), between two
     // pauses long enough for the activity flush and PostgreSQL's statistics.
     tokio::time::sleep(STATS_SETTLE).await;
-    let before = schema.writes().await;
+    let before = pg::writes(&schema).await;
     let whoami = &calls()[0];
     let run = load::run(&target, whoami, &who, Duration::from_secs(args.seconds)).await;
     tokio::time::sleep(STATS_SETTLE).await;
-    let after = schema.writes().await;
+    let after = pg::writes(&schema).await;
     let per = |n: i64| n as f64 / run.requests.max(1) as f64;
     println!(
         "store writes per who-am-i: {:.5} rows, {:.5} commits ({} rows in {} commits for {} requests of {})",
@@ -320,7 +314,6 @@ async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::Te
         whoami.name,
     );
     srv.stop();
-    schema.drop().await;
 }
 
 /// More than sessiond's default `--flush-interval` (5 s) and PostgreSQL's 10 s at most before

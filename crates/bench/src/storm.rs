@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::load::{self, Call, Identity, Outcome, Target};
+use crate::load::{self, median, Call, Identity, Target};
 use crate::seed::ADMIN_PASSWORD;
 
 /// Logging-in clients.
@@ -37,11 +37,6 @@ async fn one_core_limit(target: &Target, login: &Call) -> f64 {
     load::run(target, login, &one, Duration::from_secs(2))
         .await
         .rate()
-}
-
-fn median(mut v: Vec<Outcome>) -> Outcome {
-    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
-    v.swap_remove(v.len() / 2)
 }
 
 pub async fn run(target: &Target, who: &[Identity], d: Duration, runs: usize) {

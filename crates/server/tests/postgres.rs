@@ -27,6 +27,19 @@ async fn pg_store(url: &str) -> Arc<dyn Store> {
     )
 }
 
+/// Two nodes on one schema, sharing a manual clock.
+async fn two_nodes(schema: &PgSchema) -> (TestServer, TestServer) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let a = TestServer::start_on(
+        pg_store(&schema.url).await,
+        Options::default(),
+        clock.clone(),
+    )
+    .await;
+    let b = TestServer::start_on(pg_store(&schema.url).await, Options::default(), clock).await;
+    (a, b)
+}
+
 /// Asks `check` every 20 ms until it holds; returns how long that took, or panics after
 /// `limit`.
 async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
@@ -47,19 +60,7 @@ where
 #[tokio::test]
 async fn two_nodes_share_sessions_and_enforce_changes_within_a_second() {
     let schema = PgSchema::create().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let a = TestServer::start_on(
-        pg_store(&schema.url).await,
-        Options::default(),
-        clock.clone(),
-    )
-    .await;
-    let b = TestServer::start_on(
-        pg_store(&schema.url).await,
-        Options::default(),
-        clock.clone(),
-    )
-    .await;
+    let (a, b) = two_nodes(&schema).await;
 
     // A session opened on A is accepted on B.
     let (token, session_id) = a.login("admin", ADMIN_PASSWORD).await;
@@ -175,19 +176,7 @@ async fn two_nodes_share_sessions_and_enforce_changes_within_a_second() {
 #[tokio::test]
 async fn a_session_opened_on_one_node_shows_in_the_others_lists_within_a_second() {
     let schema = PgSchema::create().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let a = TestServer::start_on(
-        pg_store(&schema.url).await,
-        Options::default(),
-        clock.clone(),
-    )
-    .await;
-    let b = TestServer::start_on(
-        pg_store(&schema.url).await,
-        Options::default(),
-        clock.clone(),
-    )
-    .await;
+    let (a, b) = two_nodes(&schema).await;
     let admin_b = b.admin().await;
     let listed = |token: String, id: String| {
         let b = &b;

@@ -20,8 +20,14 @@ pub struct PgSchema {
 }
 
 impl PgSchema {
+    /// In the test database.
     pub async fn create() -> PgSchema {
-        let base = test_postgres_url();
+        Self::create_in(&test_postgres_url()).await
+    }
+
+    /// In the database `base` names.
+    pub async fn create_in(base: &str) -> PgSchema {
+        let base = base.to_owned();
         let bytes = sessiond_core::secret::random_bytes::<8>().expect("randomness");
         let name = format!(
             "t_{}",
@@ -38,6 +44,11 @@ impl PgSchema {
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
         PgSchema { name, url, base }
+    }
+
+    /// The database's URL, without the schema.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 }
 
