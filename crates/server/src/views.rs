@@ -44,8 +44,11 @@ pub fn user(u: &m::User) -> api::UserView {
     }
 }
 
+/// `last_active` is the session's live stamp (`Core::last_active_of`), which may be later
+/// than the stored one.
 pub fn session(
     s: &m::Session,
+    last_active: OffsetDateTime,
     username: &str,
     now: OffsetDateTime,
     current: &str,
@@ -63,10 +66,10 @@ pub fn session(
         actor: s.actor.clone(),
         state: if s.is_active() { "active" } else { "ended" }.into(),
         login_time: s.login_time,
-        last_active: s.last_active,
+        last_active,
         idle_seconds: s
             .is_active()
-            .then(|| (now - s.last_active).whole_seconds().max(0)),
+            .then(|| (now - last_active).whole_seconds().max(0)),
         expires_at: s.expires_at,
         logout_time: s.logout_time,
         end_reason: s.end_reason.map(|r| r.as_str().to_owned()),

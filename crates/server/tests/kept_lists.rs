@@ -74,7 +74,16 @@ async fn every_change_shows_in_the_next_list() {
     assert!(active_ids(&s, &admin).await.is_empty());
 
     // Activity shows in a kept list at once (from the hot cache), before any flush.
-    let (fresh, _) = s.login("bob", "bob-password").await;
+    let (fresh, fresh_id) = s.login("bob", "bob-password").await;
+    let listed_idle = || async {
+        let (_, list) = s.get("/api/v1/sessions?user=bob", &admin).await;
+        list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == fresh_id.as_str())
+            .map(|x| x["idle_seconds"].as_i64().unwrap())
+    };
     let bob_idle = || async {
         let (status, body) = s
             .get("/api/v1/net/sessions?server=testhost&level=10", &admin)
@@ -89,8 +98,10 @@ async fn every_change_shows_in_the_next_list() {
     };
     clock.advance(time::Duration::minutes(2));
     assert_eq!(bob_idle().await, Some(120));
+    assert_eq!(listed_idle().await, Some(120));
     assert_eq!(s.get("/api/v1/session", &fresh).await.0, StatusCode::OK);
     assert_eq!(bob_idle().await, Some(0));
+    assert_eq!(listed_idle().await, Some(0));
     let (status, _) = s
         .call(Method::DELETE, "/api/v1/session", Some(&fresh), None)
         .await;

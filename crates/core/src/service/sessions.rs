@@ -11,21 +11,20 @@ pub const MAX_LIST: u32 = 1000;
 
 impl Core {
     /// Lists sessions. Without `PRIVILEGE_SESSION_READ` a caller sees only their own.
+    ///
+    /// The list is kept in memory and shared, not copied: its activity stamps are the
+    /// store's; read each session's live one with `last_active_of`.
     pub async fn list_sessions(
         &self,
         p: &Principal,
         filter: &SessionFilter,
-    ) -> CoreResult<Vec<Session>> {
+    ) -> CoreResult<Arc<Vec<Session>>> {
         let mut filter = filter.clone();
         if filter.user_id != Some(p.user.id) {
             self.require(p, Privilege::SESSION_READ).await?;
         }
         filter.limit = Some(filter.limit.unwrap_or(MAX_LIST).min(MAX_LIST));
-        let mut sessions = self.sessions_matching(&filter).await?.as_ref().clone();
-        for s in &mut sessions {
-            self.overlay_activity(s);
-        }
-        Ok(sessions)
+        self.sessions_matching(&filter).await
     }
 
     /// The store's answer to `filter`, kept until a session or user changes. Shared, not

@@ -54,7 +54,7 @@ pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) ->
         user: views::user(&p.user),
         session: p.session_now().map(|sess| {
             views::with_pam_name(
-                views::session(&sess, &p.user.name, now, &sess.id),
+                views::session(&sess, sess.last_active, &p.user.name, now, &sess.id),
                 &s.cfg.pam.domain,
             )
         }),

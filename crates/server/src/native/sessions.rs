@@ -82,7 +82,13 @@ async fn render(
         .map(|x| {
             let name = names.get(&x.user_id).map(String::as_str).unwrap_or("");
             views::with_pam_name(
-                views::session(x, name, now, p.session_id().unwrap_or("")),
+                views::session(
+                    x,
+                    core.last_active_of(x),
+                    name,
+                    now,
+                    p.session_id().unwrap_or(""),
+                ),
                 domain,
             )
         })

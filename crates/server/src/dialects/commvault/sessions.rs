@@ -88,7 +88,8 @@ fn browser_session_id(s: &Session) -> i64 {
         .unwrap_or(0)
 }
 
-fn json_session<'a>(s: &'a Session, u: &'a User) -> JsonSession<'a> {
+/// `last_active` is the session's live stamp (`Core::last_active_of`).
+fn json_session<'a>(s: &'a Session, last_active: i64, u: &'a User) -> JsonSession<'a> {
     JsonSession {
         logout_time: s.logout_time.map(|t| t.unix_timestamp()).unwrap_or(0),
         login_time: s.login_time.unix_timestamp(),
@@ -102,7 +103,7 @@ fn json_session<'a>(s: &'a Session, u: &'a User) -> JsonSession<'a> {
         session_id: &s.id,
         browser_session_id: browser_session_id(s),
         console_type: s.console_type,
-        last_accessed_time: s.last_active.unix_timestamp(),
+        last_accessed_time: last_active,
         user: JsonUser {
             user_name: &u.name,
             user_id: u.id,
@@ -111,7 +112,8 @@ fn json_session<'a>(s: &'a Session, u: &'a User) -> JsonSession<'a> {
 }
 
 fn xml_session<'a>(s: &'a Session, u: &'a User) -> XmlSession<'a> {
-    let j = json_session(s, u);
+    // The XML shape has no last-access time.
+    let j = json_session(s, 0, u);
     XmlSession {
         logout_time: j.logout_time,
         login_time: j.login_time,
@@ -169,7 +171,10 @@ pub async fn list(
     // Only the shape asked for is built.
     Ok(match format {
         Format::Json => respond_json(&JsonSessions {
-            sessions: sessions.iter().map(|x| json_session(x, user)).collect(),
+            sessions: sessions
+                .iter()
+                .map(|x| json_session(x, s.core.last_active_of(x).unix_timestamp(), user))
+                .collect(),
         }),
         Format::Xml => respond_xml(&XmlSessions {
             sessions: sessions.iter().map(|x| xml_session(x, user)).collect(),

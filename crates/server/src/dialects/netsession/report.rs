@@ -50,7 +50,13 @@ pub struct UpdateRequest {
 async fn view(core: &Core, s: &Session) -> NetResult<Json<SessionView>> {
     let names = core.user_names(&[s.user_id]).await?;
     let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
-    Ok(Json(views::session(s, name, core.now(), "")))
+    Ok(Json(views::session(
+        s,
+        core.last_active_of(s),
+        name,
+        core.now(),
+        "",
+    )))
 }
 
 /// `POST /api/v1/servers/{server}/sessions` → 201 with the session; an unknown user is
