@@ -110,6 +110,9 @@ impl ListMemo {
         let Ok(mut servers) = self.servers.write() else {
             return;
         };
+        if generation < servers.0 {
+            return; // read before a change that a later read already saw
+        }
         if servers.0 != generation || servers.1.len() >= MAX_LISTS {
             servers.1.clear();
             servers.0 = generation;
@@ -146,6 +149,9 @@ impl ListMemo {
         let Ok(mut names) = self.names.write() else {
             return;
         };
+        if generation < names.0 {
+            return; // read before a change that a later read already saw
+        }
         if names.0 != generation || names.1.len() + read.len() > MAX_NAMES {
             names.1.clear();
             names.0 = generation;
@@ -208,9 +214,13 @@ mod tests {
         let (found, missing) = m.names(&[1]);
         assert!(found.is_empty());
         assert_eq!(missing, vec![1]);
-        // Names read before the change are not kept after it.
+        // Names read before the change are not kept after it, nor do they drop those read
+        // after it.
         m.keep_names(g, &HashMap::from([(1, "alice".to_owned())]));
         assert!(m.names(&[1]).0.is_empty());
+        m.keep_names(m.generation(), &HashMap::from([(1, "alicia".to_owned())]));
+        m.keep_names(g, &HashMap::from([(2, "bob".to_owned())]));
+        assert_eq!(m.names(&[1]).0.get(&1).map(String::as_str), Some("alicia"));
     }
 
     #[test]
