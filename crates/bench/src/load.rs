@@ -24,6 +24,23 @@ pub struct Call {
     pub body: Option<String>,
 }
 
+impl Call {
+    /// A GET with the token in `header` after `prefix`.
+    pub fn get(
+        name: &'static str,
+        path: &'static str,
+        header: &'static str,
+        prefix: &'static str,
+    ) -> Call {
+        Call {
+            name,
+            path,
+            auth: Some((header, prefix)),
+            body: None,
+        }
+    }
+}
+
 /// Who a connection is.
 #[derive(Clone)]
 pub struct Identity {

@@ -78,53 +78,53 @@ const FLOOR: Call = Call {
 
 fn calls() -> Vec<Call> {
     vec![
-        Call {
-            name: "native GET /api/v1/session",
-            path: "/api/v1/session",
-            auth: Some(("authorization", "Bearer ")),
-            body: None,
-        },
-        Call {
-            name: "Qumulo GET /v1/session/who-am-i",
-            path: "/v1/session/who-am-i",
-            auth: Some(("authorization", "Bearer ")),
-            body: None,
-        },
-        Call {
-            name: "Symphony GET /pod/v2/sessioninfo",
-            path: "/pod/v2/sessioninfo",
-            auth: Some(("sessiontoken", "")),
-            body: None,
-        },
-        Call {
-            name: "Commvault GET /webconsole/api/WhoAmI",
-            path: "/webconsole/api/WhoAmI",
-            auth: Some(("authtoken", "QSDK ")),
-            body: None,
-        },
-        Call {
-            name: "PAM GET /api/session/sessioninfo",
-            path: "/api/session/sessioninfo",
-            auth: Some(("authorization", "Bearer ")),
-            body: None,
-        },
+        Call::get(
+            "native GET /api/v1/session",
+            "/api/v1/session",
+            "authorization",
+            "Bearer ",
+        ),
+        Call::get(
+            "Qumulo GET /v1/session/who-am-i",
+            "/v1/session/who-am-i",
+            "authorization",
+            "Bearer ",
+        ),
+        Call::get(
+            "Symphony GET /pod/v2/sessioninfo",
+            "/pod/v2/sessioninfo",
+            "sessiontoken",
+            "",
+        ),
+        Call::get(
+            "Commvault GET /webconsole/api/WhoAmI",
+            "/webconsole/api/WhoAmI",
+            "authtoken",
+            "QSDK ",
+        ),
+        Call::get(
+            "PAM GET /api/session/sessioninfo",
+            "/api/session/sessioninfo",
+            "authorization",
+            "Bearer ",
+        ),
     ]
 }
 
 fn lists() -> Vec<Call> {
     vec![
-        Call {
-            name: "Commvault GET Session?userId (10 sessions)",
-            path: "/webconsole/api/Session?userId={uid}",
-            auth: Some(("authtoken", "QSDK ")),
-            body: None,
-        },
-        Call {
-            name: "NetSession Enum level 10 (100 sessions)",
-            path: "/api/v1/net/sessions?server=FS01&level=10&prefmaxlen=-1",
-            auth: Some(("authorization", "Bearer ")),
-            body: None,
-        },
+        Call::get(
+            "Commvault GET Session?userId (10 sessions)",
+            "/webconsole/api/Session?userId={uid}",
+            "authtoken",
+            "QSDK ",
+        ),
+        Call::get(
+            "NetSession Enum level 10 (100 sessions)",
+            "/api/v1/net/sessions?server=FS01&level=10&prefmaxlen=-1",
+            "authorization",
+            "Bearer ",
+        ),
     ]
 }
 

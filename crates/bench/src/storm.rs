@@ -41,12 +41,12 @@ async fn one_core_limit(target: &Target, login: &Call) -> f64 {
 
 pub async fn run(target: &Target, who: &[Identity], d: Duration, runs: usize) {
     let cores = hashing_cores();
-    let whoami = Call {
-        name: "Symphony who-am-i",
-        path: "/pod/v2/sessioninfo",
-        auth: Some(("sessiontoken", "")),
-        body: None,
-    };
+    let whoami = Call::get(
+        "Symphony who-am-i",
+        "/pod/v2/sessioninfo",
+        "sessiontoken",
+        "",
+    );
     let login = Call {
         name: "native login",
         path: "/api/v1/login",

@@ -439,30 +439,14 @@ impl AccessToken {
     }
 }
 
-/// What a bearer string stands for.
-// Sessions are the common case; boxing them would add an allocation to every request.
+/// What a bearer string stands for, as loaded; the hot cache keeps it in a compact form
+/// (`cache::CachedCredential`).
+// Sessions are the common case; boxing them would add an allocation to every login.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Session(Session),
     AccessToken(AccessToken),
-}
-
-impl Credential {
-    /// The session id or the access token id.
-    pub fn id(&self) -> &str {
-        match self {
-            Credential::Session(s) => &s.id,
-            Credential::AccessToken(t) => &t.id,
-        }
-    }
-
-    pub fn session(&self) -> Option<&Session> {
-        match self {
-            Credential::Session(s) => Some(s),
-            Credential::AccessToken(_) => None,
-        }
-    }
 }
 
 /// A page of a keyset-paged list: entries after `after`, at most `limit`.
