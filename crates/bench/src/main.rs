@@ -213,23 +213,35 @@ async fn main() {
     );
     let who = spread(&everyone, args.connections);
 
-    // HTTP.
-    let srv = server::start(&sessiond, &data, false, args.sessions, None);
-    println!(
-        "ready {} ms after start, with {} sessions in the store",
-        srv.ready_ms,
-        everyone.len()
-    );
+    // Cache misses: every token's first request reads the store.
+    let srv = server::start(&sessiond, &data, false, args.sessions, None, false);
     let target = Target {
         addr: srv.addr,
         tls: None,
     };
     let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
     println!(
-        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached: {} MiB",
+        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached that way: {} MiB",
         misses as f64 / secs,
         srv.rss_kib() / 1024
     );
+    srv.stop();
+
+    // A restart: ready at once, the cache warmed from the store meanwhile.
+    let srv = server::start(&sessiond, &data, false, args.sessions, None, true);
+    let warmed = srv.wait_warmed();
+    println!(
+        "ready {} ms after start, with {} sessions in the store; cache warmed with {} in {} ms; RSS then: {} MiB",
+        srv.ready_ms,
+        everyone.len(),
+        warmed.sessions,
+        warmed.elapsed_ms,
+        srv.rss_kib() / 1024
+    );
+    let target = Target {
+        addr: srv.addr,
+        tls: None,
+    };
     server::report_sessions(&target, "FS01", 100).await;
     let mut http_calls = calls();
     http_calls.extend(lists());
@@ -242,13 +254,12 @@ async fn main() {
     srv.stop();
 
     if !args.no_https {
-        let srv = server::start(&sessiond, &data, true, args.sessions, None);
+        let srv = server::start(&sessiond, &data, true, args.sessions, None, true);
+        srv.wait_warmed();
         let target = Target {
             addr: srv.addr,
             tls: Some(load::tls_connector(&data.join("tls/cert.pem"))),
         };
-        // Warm the cache for the connections' sessions.
-        let _ = server::touch_all(&target, &who, args.connections).await;
         let mut https_calls = calls();
         https_calls.extend(lists());
         https_calls.retain(chosen);
@@ -279,18 +290,45 @@ async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::Te
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700));
     }
-    let srv = server::start(sessiond, &data, false, args.sessions, Some(&schema.url));
-    println!("ready {} ms after start", srv.ready_ms);
+    let srv = server::start(
+        sessiond,
+        &data,
+        false,
+        args.sessions,
+        Some(&schema.url),
+        false,
+    );
     let target = Target {
         addr: srv.addr,
         tls: None,
     };
     let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
     println!(
-        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached: {} MiB",
+        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached that way: {} MiB",
         misses as f64 / secs,
         srv.rss_kib() / 1024
     );
+    srv.stop();
+    let srv = server::start(
+        sessiond,
+        &data,
+        false,
+        args.sessions,
+        Some(&schema.url),
+        true,
+    );
+    let warmed = srv.wait_warmed();
+    println!(
+        "ready {} ms after start; cache warmed with {} in {} ms; RSS then: {} MiB",
+        srv.ready_ms,
+        warmed.sessions,
+        warmed.elapsed_ms,
+        srv.rss_kib() / 1024
+    );
+    let target = Target {
+        addr: srv.addr,
+        tls: None,
+    };
     let mut pg_calls = calls();
     pg_calls.retain(|c| args.only.as_deref().is_none_or(|o| c.name.contains(o)));
     table(args, &target, &pg_calls, &who, "PostgreSQL, HTTP").await;

@@ -19,6 +19,14 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub ready_ms: u128,
+    /// The server's "hot cache warmed" log line, when it comes.
+    warmed: std::sync::mpsc::Receiver<String>,
+}
+
+/// What the server logged when its warm-up ended.
+pub struct Warmed {
+    pub sessions: u64,
+    pub elapsed_ms: u64,
 }
 
 /// `target/release/sessiond`, beside `target/release/sessiond-bench`.
@@ -36,13 +44,14 @@ pub fn beside_this_binary() -> PathBuf {
 }
 
 /// Starts `sessiond serve` on the seeded data directory (and on the PostgreSQL `store`, if
-/// given); returns once it listens.
+/// given), warming its cache from the store or not; returns once it listens.
 pub fn start(
     sessiond: &Path,
     data: &Path,
     https: bool,
     cache_capacity: usize,
     store: Option<&str>,
+    warm: bool,
 ) -> Server {
     let started = Instant::now();
     let mut cmd = Command::new(sessiond);
@@ -50,10 +59,15 @@ pub fn start(
         .arg(data)
         .arg("--cache-capacity")
         .arg(cache_capacity.to_string())
-        .env("SESSIOND_LOG", "warn,sqlx=error")
+        .arg("--warm-cache")
+        .arg(warm.to_string())
+        .env(
+            "SESSIOND_LOG",
+            "warn,sqlx=error,sessiond_server::tasks=info",
+        )
         .env("SESSIOND_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     if !https {
         cmd.arg("--insecure-http");
     }
@@ -61,6 +75,17 @@ pub fn start(
         cmd.arg("--store").arg(url);
     }
     let mut child = cmd.spawn().expect("start sessiond");
+    let (tx, warmed) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("hot cache warmed") {
+                let _ = tx.send(line);
+            } else {
+                eprintln!("{line}");
+            }
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let addr = loop {
@@ -81,10 +106,29 @@ pub fn start(
         child,
         addr,
         ready_ms: started.elapsed().as_millis(),
+        warmed,
     }
 }
 
 impl Server {
+    /// Waits for the end of the cache warm-up (of a server started with `warm`).
+    pub fn wait_warmed(&self) -> Warmed {
+        let line = self
+            .warmed
+            .recv_timeout(std::time::Duration::from_secs(600))
+            .expect("the server's warm-up to end within 10 minutes");
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+                .and_then(|v| v.trim_matches(|c| c == '"' || c == ',').parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+        };
+        Warmed {
+            sessions: field("sessions"),
+            elapsed_ms: field("elapsed_ms"),
+        }
+    }
+
     pub fn rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()

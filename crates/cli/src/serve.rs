@@ -203,6 +203,11 @@ pub struct ServeArgs {
     /// [default: 100000].
     #[arg(long, env = "SESSIOND_CACHE_CAPACITY", value_name = "N")]
     pub cache_capacity: Option<usize>,
+    /// At start, load the active sessions into the hot cache in the background (up to
+    /// --cache-capacity), so that their first requests need no store read; requests are
+    /// answered meanwhile [default: true].
+    #[arg(long, env = "SESSIOND_WARM_CACHE", value_name = "BOOL")]
+    pub warm_cache: Option<bool>,
     /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
     /// one is printed once). Used only when the store has no users.
     #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
@@ -233,6 +238,7 @@ struct FileConfig {
     sweep_interval: Option<String>,
     hash_concurrency: Option<usize>,
     cache_capacity: Option<usize>,
+    warm_cache: Option<bool>,
     page_size: Option<u32>,
     max_connections: Option<usize>,
     header_timeout: Option<String>,
@@ -276,6 +282,8 @@ pub struct Settings {
     pub admin_password_file: Option<PathBuf>,
     pub log: Option<String>,
     pub log_format: LogFormat,
+    /// Fill the hot cache from the store in the background after start.
+    pub warm_cache: bool,
 }
 
 #[derive(Debug)]
@@ -308,6 +316,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "SESSIOND_SWEEP_INTERVAL",
     "SESSIOND_HASH_CONCURRENCY",
     "SESSIOND_CACHE_CAPACITY",
+    "SESSIOND_WARM_CACHE",
     "SESSIOND_PAGE_SIZE",
     "SESSIOND_MAX_CONNECTIONS",
     "SESSIOND_HEADER_TIMEOUT",
@@ -613,6 +622,7 @@ impl ServeArgs {
             admin_password_file: self.admin_password_file.or(file.admin_password_file),
             log: log_flag.or(file.log),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            warm_cache: self.warm_cache.or(file.warm_cache).unwrap_or(true),
         })
     }
 }
@@ -745,6 +755,9 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx);
     let changes = sessiond_server::tasks::spawn_change_listener(core.clone());
+    let warm = settings
+        .warm_cache
+        .then(|| sessiond_server::tasks::spawn_cache_warm_up(core.clone()));
     let state = AppState {
         core: core.clone(),
         cfg: Arc::new(settings.server.clone()),
@@ -757,6 +770,9 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let _ = tasks.await;
     if let Some(c) = changes {
         c.abort();
+    }
+    if let Some(w) = warm {
+        w.abort();
     }
     store.close().await;
     tracing::info!("sessiond stopped");

@@ -221,7 +221,28 @@ fn sessions_survive_a_restart() {
         "SIGTERM is a clean stop: {stopped:?}"
     );
 
-    let server = Server::start(&data, &[], &envs);
+    let server = Server::start(
+        &data,
+        &[],
+        &[
+            envs[0],
+            ("SESSIOND_LOG", "warn,sessiond_server::tasks=info"),
+        ],
+    );
+    // It loads the live session into its cache by itself, and says so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let warmed = loop {
+        let log = server.stderr.lock().unwrap().clone();
+        if let Some(l) = log.lines().find(|l| l.contains("hot cache warmed")) {
+            break l.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warm-up in the log: {log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(warmed.contains("sessions=1"), "{warmed}");
     let mut creds = before.clone();
     creds["server"] = server.url.clone().into();
     std::fs::write(

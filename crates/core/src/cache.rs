@@ -224,11 +224,28 @@ impl Maps {
     }
 }
 
+/// What one page of a warm-up did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Warmed {
+    Added(usize),
+    /// The cache is full; `added` went in before it was.
+    Full {
+        added: usize,
+    },
+    /// Something was evicted since the page was read: nothing went in.
+    Stale,
+}
+
 pub struct AuthCache {
     maps: RwLock<Maps>,
     /// Bumped by every eviction. A loader notes it before reading the store and inserts only
     /// if it has not moved, so a revocation racing a cache miss cannot be undone by it.
     epoch: AtomicU64,
+    /// Bumped by every eviction of a user or of everything: a warm-up that read the users
+    /// before it moved reads them again.
+    users_epoch: AtomicU64,
+    /// Bumped by `clear`: a warm-up under way starts again.
+    clears: AtomicU64,
     capacity: usize,
     /// Activity of evicted entries, waiting for the next flush.
     orphaned: Mutex<Vec<Activity>>,
@@ -239,6 +256,8 @@ impl AuthCache {
         AuthCache {
             maps: RwLock::new(Maps::default()),
             epoch: AtomicU64::new(0),
+            users_epoch: AtomicU64::new(0),
+            clears: AtomicU64::new(0),
             capacity: capacity.max(1),
             orphaned: Mutex::new(Vec::new()),
         }
@@ -261,6 +280,14 @@ impl AuthCache {
 
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
+    }
+
+    pub fn users_epoch(&self) -> u64 {
+        self.users_epoch.load(Ordering::Acquire)
+    }
+
+    pub fn clears(&self) -> u64 {
+        self.clears.load(Ordering::Acquire)
     }
 
     pub fn len(&self) -> usize {
@@ -300,6 +327,52 @@ impl AuthCache {
         true
     }
 
+    /// Fills the cache with a page of sessions read from the store, unless an eviction
+    /// happened since `epoch` was read (`Warmed::Stale`: read the page again). A token
+    /// already cached keeps its entry (and the activity it holds); a session whose user is
+    /// not in `grants` (disabled, or gone) is left to the on-demand path; the cache is
+    /// never made to drop an entry for the warm-up.
+    pub fn warm(
+        &self,
+        page: crate::store::SessionPage,
+        grants: &HashMap<UserId, Arc<Grants>>,
+        epoch: u64,
+    ) -> Warmed {
+        let Ok(mut maps) = self.maps.write() else {
+            return Warmed::Stale;
+        };
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return Warmed::Stale;
+        }
+        let mut added = 0;
+        for (session, token) in page {
+            if maps.by_token.len() >= self.capacity {
+                return Warmed::Full { added };
+            }
+            if maps.by_token.contains(&token) {
+                continue;
+            }
+            let user = session.user_id;
+            let shared = match (maps.users.get(&user), grants.get(&user)) {
+                (Some(cached), _) => Arc::clone(cached),
+                (None, Some(read)) => Arc::clone(read),
+                (None, None) => continue,
+            };
+            let entry = Arc::new(CachedAuth::new(token, Credential::Session(session), shared));
+            maps.users
+                .entry(user)
+                .or_insert_with(|| Arc::clone(&entry.grants));
+            maps.by_user
+                .entry(user)
+                .or_default()
+                .insert(ByToken(Arc::clone(&entry)));
+            maps.by_id.insert(ById(Arc::clone(&entry)));
+            maps.by_token.insert(ByToken(entry));
+            added += 1;
+        }
+        Warmed::Added(added)
+    }
+
     pub fn evict_token(&self, token: &TokenHash) {
         self.evict_where(|maps| {
             vec![*token]
@@ -322,6 +395,7 @@ impl AuthCache {
 
     pub fn evict_user(&self, user: UserId) {
         if let Ok(mut maps) = self.maps.write() {
+            self.users_epoch.fetch_add(1, Ordering::AcqRel);
             maps.users.remove(&user);
         }
         self.evict_where(|maps| {
@@ -334,6 +408,8 @@ impl AuthCache {
 
     pub fn clear(&self) {
         if let Ok(mut maps) = self.maps.write() {
+            self.users_epoch.fetch_add(1, Ordering::AcqRel);
+            self.clears.fetch_add(1, Ordering::AcqRel);
             maps.users.clear();
         }
         self.evict_where(|maps| maps.by_token.iter().map(|e| e.0.token).collect());
@@ -472,6 +548,77 @@ mod tests {
         c.evict_session("a");
         let batch = c.take_activity();
         assert_eq!(batch[0].last_active, now + Duration::seconds(9));
+    }
+
+    fn page(
+        entries: &[(u8, &str, UserId)],
+        at: OffsetDateTime,
+    ) -> (crate::store::SessionPage, HashMap<UserId, Arc<Grants>>) {
+        let mut grants = HashMap::new();
+        let page = entries
+            .iter()
+            .map(|&(t, id, user)| {
+                let e = entry(t, id, user, at);
+                grants.insert(user, Arc::clone(&e.grants));
+                let CachedCredential::Session(s) = &e.credential else {
+                    unreachable!()
+                };
+                (s.to_session(at), TokenHash([t; 32]))
+            })
+            .collect();
+        (page, grants)
+    }
+
+    #[test]
+    fn a_warm_up_page_shares_users_and_keeps_what_is_cached() {
+        let now = crate::clock::truncate_to_micros(OffsetDateTime::now_utc());
+        let c = AuthCache::new(10);
+        let cached = entry(1, "a", 1, now);
+        c.insert_if_current(Arc::clone(&cached), c.epoch());
+        cached.touch(now + Duration::seconds(5));
+        let (mut p, mut grants) = page(&[(1, "a", 1), (2, "b", 1), (3, "c", 2)], now);
+        p.push((p[2].0.clone(), TokenHash([4; 32])));
+        p[3].0.id = "d".into();
+        p[3].0.user_id = 3; // a user not among those read: disabled or gone
+        grants.remove(&1); // user 1 is shared from the cache itself
+        assert_eq!(c.warm(p, &grants, c.epoch()), Warmed::Added(2));
+        assert!(Arc::ptr_eq(&c.get(&TokenHash([1; 32])).unwrap(), &cached));
+        assert_eq!(cached.last_active(), now + Duration::seconds(5));
+        assert!(Arc::ptr_eq(
+            &c.get(&TokenHash([2; 32])).unwrap().grants,
+            &cached.grants
+        ));
+        assert!(c.get(&TokenHash([3; 32])).is_some());
+        assert!(c.get(&TokenHash([4; 32])).is_none());
+        assert_eq!(c.live_last_active("b"), Some(now));
+    }
+
+    #[test]
+    fn a_warm_up_page_read_before_an_eviction_is_refused() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(10);
+        let seen = c.epoch();
+        let (p, grants) = page(&[(1, "a", 1)], now);
+        c.evict_session("a"); // ended after the page was read
+        assert_eq!(c.warm(p, &grants, seen), Warmed::Stale);
+        assert!(c.is_empty());
+        let users = c.users_epoch();
+        c.evict_user(9);
+        assert_ne!(c.users_epoch(), users, "a warm-up reads the users again");
+        let clears = c.clears();
+        c.clear();
+        assert_ne!(c.clears(), clears, "a warm-up starts again");
+    }
+
+    #[test]
+    fn a_warm_up_stops_at_capacity_without_evicting() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(2);
+        c.insert_if_current(entry(9, "z", 1, now), c.epoch());
+        let (p, grants) = page(&[(1, "a", 1), (2, "b", 1), (3, "c", 1)], now);
+        assert_eq!(c.warm(p, &grants, c.epoch()), Warmed::Full { added: 1 });
+        assert_eq!(c.len(), 2);
+        assert!(c.get(&TokenHash([9; 32])).is_some());
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct LoginFailures {
     pub addresses: u32,
 }
 
+/// Sessions with their token hashes, as the cache warm-up reads them.
+pub type SessionPage = Vec<(Session, TokenHash)>;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap check that the store answers (for readiness).
@@ -119,6 +122,9 @@ pub trait Store: Send + Sync + 'static {
     /// The names of the given users (those that exist), in one look-up.
     async fn user_names(&self, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>>;
     async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
+    /// Active sessions that present a token (reported ones do not), with their token
+    /// hashes, by id after `after`, at most `limit`: one page of the cache warm-up.
+    async fn active_sessions_after(&self, after: &str, limit: u32) -> StoreResult<SessionPage>;
     async fn get_session(&self, id: &str) -> StoreResult<Option<Session>>;
     /// Gives an active session a new token (the old one stops working); `false` if the
     /// session is unknown or ended.

@@ -97,3 +97,57 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     let other = principals(&s, &[admin]).await;
     assert!(!Arc::ptr_eq(&other[0].user, &changed[0].user));
 }
+
+#[tokio::test]
+async fn a_warm_up_loads_every_live_token_once_and_shares_one_user_per_user() {
+    let dir = TempDir::new().unwrap();
+    let s = TestServer::start(&dir).await;
+    let admin = s.admin().await;
+    s.user(&admin, "bob", &["Observers"]).await;
+    let mut bobs = vec![];
+    for _ in 0..3 {
+        bobs.push(s.login("bob", "bob-password").await.0);
+    }
+    let (ended, _) = s.login("bob", "bob-password").await;
+    let (status, _) = s
+        .call(Method::DELETE, "/api/v1/session", Some(&ended), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A session a file server reported has no token anyone presents.
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/servers/FS01/sessions",
+            Some(&admin),
+            Some(json!({"client_name": "WS1", "username": "bob"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // As after a restart: nothing cached.
+    s.core
+        .apply_change(sessiond_core::store::Change::Lost)
+        .await;
+    assert_eq!(s.core.cached_tokens(), 0);
+    let report = s.core.warm_cache().await.unwrap();
+    assert_eq!(
+        report.added, 4,
+        "the admin's session and bob's three live ones"
+    );
+    assert!(!report.full && !report.overtaken);
+    assert_eq!(s.core.cached_tokens(), 4);
+
+    // Every one answers from memory (nothing more is loaded), sharing bob's one copy.
+    let warmed = principals(&s, &bobs).await;
+    all_share(&warmed);
+    assert_eq!(s.core.cached_tokens(), 4);
+    // The ended session stays ended.
+    assert_eq!(
+        s.get("/api/v1/session", &ended).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A second warm-up finds them all there and changes nothing.
+    assert_eq!(s.core.warm_cache().await.unwrap().added, 0);
+    let again = principals(&s, &bobs).await;
+    assert!(Arc::ptr_eq(again[0].grants(), warmed[0].grants()));
+}

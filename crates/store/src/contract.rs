@@ -40,6 +40,7 @@ macro_rules! contract_tests {
             roles_put_list_delete,
             sessions_insert_and_lookup,
             sessions_insert_many_in_one_go,
+            sessions_active_in_pages_by_id,
             users_names_by_ids,
             sessions_insert_conflicts_and_references,
             sessions_list_filters,
@@ -1928,6 +1929,41 @@ pub(crate) async fn sessions_insert_many_in_one_go(store: &dyn Store) {
     assert_eq!(
         store.session_by_token(&TokenHash([200; 32])).await.unwrap(),
         None
+    );
+}
+
+pub(crate) async fn sessions_active_in_pages_by_id(store: &dyn Store) {
+    let u = one_user(store, "warm").await;
+    for id in ["w-c", "w-a", "w-ended", "w-b", "w-reported"] {
+        let mut s = session(id, u.id, at(0));
+        if id == "w-reported" {
+            s.auth_method = AuthMethod::Reported;
+        }
+        insert_session(store, &s).await;
+    }
+    store
+        .end_session("w-ended", at(5), EndReason::Logout)
+        .await
+        .unwrap();
+    let page = |after: &'static str, limit| async move {
+        store
+            .active_sessions_after(after, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, hash)| {
+                assert_eq!(hash, token(&s.id), "each with its own token hash");
+                s.id
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page("", 2).await, ["w-a", "w-b"]);
+    assert_eq!(page("w-b", 2).await, ["w-c"]);
+    assert!(page("w-c", 2).await.is_empty());
+    assert_eq!(
+        store.active_sessions_after("", 10).await.unwrap()[0].0,
+        get_session(store, "w-a").await,
+        "the whole session"
     );
 }
 

@@ -395,6 +395,34 @@ macro_rules! shared_store {
                     .transpose()
             }
 
+            async fn active_sessions_after(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> StoreResult<Vec<(Session, TokenHash)>> {
+                // By the primary key, so that each page is a range read however many
+                // sessions there are. The unary `+` keeps SQLite from the partial index on
+                // active sessions, which would sort them all for every page.
+                sqlx::query(
+                    "SELECT * FROM sessions
+                     WHERE id > $1 AND +logout_time IS NULL AND auth_method <> 'reported'
+                     ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| {
+                    let hash: Vec<u8> = r.try_get("token_hash").map_err(map_err)?;
+                    let hash = <[u8; 32]>::try_from(hash.as_slice())
+                        .map_err(|_| StoreError::Other("a token hash is not 32 bytes".into()))?;
+                    Ok((session_from_row(r)?, TokenHash(hash)))
+                })
+                .collect()
+            }
+
             async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
                 sqlx::query("SELECT * FROM sessions WHERE id = $1")
                     .bind(id)

@@ -14,6 +14,7 @@ mod repeated;
 mod roles;
 mod sessions;
 mod users;
+mod warm;
 
 pub use access_tokens::MAX_ACCESS_TOKENS_PER_USER;
 pub use apps::{AppSpec, GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTENDED_USER_INFO};
@@ -25,6 +26,7 @@ pub use roles::{
     builtin_roles, ADMINISTRATORS, OBSERVERS, PAM_USERS, SERVER_OPERATORS, SESSION_REPORTERS,
 };
 pub use users::{CreateUser, UserChanges, UserKey};
+pub use warm::WarmReport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
