@@ -37,12 +37,13 @@ pub(crate) fn roles_with_privileges(
 
 /// Puts each user's roles (from `user_roles` rows, ordered by role) on the user.
 pub(crate) fn attach_roles(users: &mut [User], roles: &[(i64, String)]) {
+    // By user id: a scan of every grant per user was quadratic (100,000 users took seconds).
+    let mut by_user: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for (id, role) in roles {
+        by_user.entry(*id).or_default().push(role.clone());
+    }
     for u in users {
-        u.roles = roles
-            .iter()
-            .filter(|(id, _)| *id == u.id)
-            .map(|(_, r)| r.clone())
-            .collect();
+        u.roles = by_user.remove(&u.id).unwrap_or_default();
     }
 }
 
