@@ -1,5 +1,6 @@
 //! `sessiond`: the server (`serve`, `migrate`) and a command-line client of its native API.
 
+mod arenas;
 mod client;
 mod commands;
 mod fail;
@@ -70,6 +71,7 @@ fn main() {
         private::restrict_umask();
     }
     if matches!(cli.command, Command::Serve { .. }) {
+        arenas::limit();
         private::raise_open_file_limit();
     }
     if matches!(cli.command, Command::Client(_)) {
