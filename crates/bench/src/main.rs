@@ -63,6 +63,11 @@ struct Args {
     /// Skip the login storm.
     #[arg(long)]
     no_storm: bool,
+    /// Seed the SQLite store into this directory and keep it: a later run with the same
+    /// --sessions and --sessions-per-user reuses it instead of seeding again. The store is
+    /// changed by each run (logins, reported sessions, activity) [default: a temporary one].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Also measure on PostgreSQL, in a schema of its own in this database (dropped at
     /// the end): cache misses, cached who-am-i, and store writes per who-am-i.
     #[arg(long, value_name = "URL")]
@@ -192,7 +197,10 @@ async fn main() {
         .clone()
         .unwrap_or_else(server::beside_this_binary);
     let dir = tempfile::TempDir::new().unwrap();
-    let data = dir.path().join("data");
+    let data = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| dir.path().join("data"));
     println!(
         "sessiond-bench: {} sessions ({} per user), {} connections, {} s x {} runs; {} cores",
         args.sessions,
@@ -205,7 +213,13 @@ async fn main() {
             .unwrap_or(1)
     );
     let started = Instant::now();
-    let everyone = seed::fill_sqlite(&data, args.sessions, args.sessions_per_user).await;
+    let everyone = seed::fill_sqlite(
+        &data,
+        args.sessions,
+        args.sessions_per_user,
+        args.data_dir.is_some(),
+    )
+    .await;
     println!(
         "seeded {} sessions in {:.1} s",
         everyone.len(),

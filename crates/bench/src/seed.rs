@@ -16,10 +16,46 @@ use crate::load::Identity;
 
 pub const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 
-/// Fills the SQLite store in `data_dir`; see `fill`.
-pub async fn fill_sqlite(data_dir: &Path, sessions: usize, per_user: usize) -> Vec<Identity> {
+/// Fills the SQLite store in `data_dir`; see `fill`. With `keep`, the identities are also
+/// written beside it, and a later run with the same figures reads them back instead of
+/// seeding again (a million sessions take minutes to seed).
+pub async fn fill_sqlite(
+    data_dir: &Path,
+    sessions: usize,
+    per_user: usize,
+    keep: bool,
+) -> Vec<Identity> {
+    let kept = data_dir.join(format!("bench-identities-{sessions}-{per_user}"));
+    if keep {
+        if let Ok(text) = std::fs::read_to_string(&kept) {
+            return text
+                .lines()
+                .filter_map(|l| {
+                    let (user, token) = l.split_once(' ')?;
+                    Some(Identity {
+                        token: token.to_owned(),
+                        user_id: user.parse().ok()?,
+                    })
+                })
+                .collect();
+        }
+        if data_dir.exists() {
+            eprintln!(
+                "sessiond-bench: {} holds another seeding; give an empty or new directory",
+                data_dir.display()
+            );
+            std::process::exit(2);
+        }
+    }
     let store = Arc::new(SqliteStore::open(data_dir).await.expect("open the store"));
     let out = fill(store, sessions, per_user).await;
+    if keep {
+        let text: String = out
+            .iter()
+            .map(|i| format!("{} {}\n", i.user_id, i.token))
+            .collect();
+        std::fs::write(&kept, text).expect("write the identities");
+    }
     private(data_dir);
     out
 }

@@ -34,7 +34,7 @@ impl CachedCredential {
     /// The session id or the access token id.
     pub fn id(&self) -> &str {
         match self {
-            CachedCredential::Session(s) => &s.id,
+            CachedCredential::Session(s) => s.id(),
             CachedCredential::AccessToken(t) => &t.id,
         }
     }
@@ -100,7 +100,7 @@ impl CachedAuth {
         let last = self.last_active_us.load(Ordering::Relaxed);
         let prev = self.flushed_us.fetch_max(last, Ordering::Relaxed);
         (last > prev).then(|| Activity {
-            session_id: session.id.to_string(),
+            session_id: session.id().to_owned(),
             last_active: from_micros(last),
         })
     }

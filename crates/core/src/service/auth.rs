@@ -90,7 +90,7 @@ impl Principal {
     }
 
     pub fn session_id(&self) -> Option<&str> {
-        self.session().map(|s| &*s.id)
+        self.session().map(|s| s.id())
     }
 
     /// Set when the caller authenticated with an access token.
@@ -336,7 +336,7 @@ impl Core {
                     self.catch_up_activity(&entry, session).await?;
                 }
                 if let Some(why) = self.ended_by_rule(&entry, session, now) {
-                    self.end_session_at(&session.id, now, why).await?;
+                    self.end_session_at(session.id(), now, why).await?;
                     return Err(CoreError::Unauthenticated(match why {
                         EndReason::Idle => AuthFailure::SessionIdle,
                         _ => AuthFailure::SessionExpired,
@@ -360,7 +360,7 @@ impl Core {
         session: &CachedSession,
         now: OffsetDateTime,
     ) -> Option<EndReason> {
-        if session.expires_at.is_some_and(|at| now >= at) {
+        if session.expires_at().is_some_and(|at| now >= at) {
             return Some(EndReason::Expired);
         }
         if self
@@ -380,10 +380,10 @@ impl Core {
         entry: &CachedAuth,
         session: &CachedSession,
     ) -> CoreResult<()> {
-        match self.store.get_session(&session.id).await? {
+        match self.store.get_session(session.id()).await? {
             Some(s) if s.is_active() => entry.touch(s.last_active),
             Some(_) => {
-                self.forget_session(&session.id);
+                self.forget_session(session.id());
                 return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
             }
             None => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
