@@ -73,6 +73,10 @@ impl CachedAuth {
         }
     }
 
+    fn with_grants(self, grants: Arc<Grants>) -> Self {
+        CachedAuth { grants, ..self }
+    }
+
     pub fn last_active(&self) -> OffsetDateTime {
         from_micros(self.last_active_us.load(Ordering::Relaxed))
     }
@@ -338,6 +342,16 @@ impl AuthCache {
         grants: &HashMap<UserId, Arc<Grants>>,
         epoch: u64,
     ) -> Warmed {
+        // Built before taking the write lock, which every request waits on: under it only
+        // the index inserts happen.
+        let built: Vec<Arc<CachedAuth>> = page
+            .into_iter()
+            .filter_map(|(session, token)| {
+                let read = grants.get(&session.user_id)?;
+                let entry = CachedAuth::new(token, Credential::Session(session), Arc::clone(read));
+                Some(Arc::new(entry))
+            })
+            .collect();
         let Ok(mut maps) = self.maps.write() else {
             return Warmed::Stale;
         };
@@ -345,20 +359,24 @@ impl AuthCache {
             return Warmed::Stale;
         }
         let mut added = 0;
-        for (session, token) in page {
+        for entry in built {
             if maps.by_token.len() >= self.capacity {
                 return Warmed::Full { added };
             }
-            if maps.by_token.contains(&token) {
+            if maps.by_token.contains(&entry.token) {
                 continue;
             }
-            let user = session.user_id;
-            let shared = match (maps.users.get(&user), grants.get(&user)) {
-                (Some(cached), _) => Arc::clone(cached),
-                (None, Some(read)) => Arc::clone(read),
-                (None, None) => continue,
+            let user = entry.user().id;
+            // A user already cached keeps the one copy every token of theirs shares.
+            let entry = match maps.users.get(&user) {
+                Some(cached) if !Arc::ptr_eq(cached, &entry.grants) => {
+                    match Arc::try_unwrap(entry) {
+                        Ok(e) => Arc::new(e.with_grants(Arc::clone(cached))),
+                        Err(_) => continue,
+                    }
+                }
+                _ => entry,
             };
-            let entry = Arc::new(CachedAuth::new(token, Credential::Session(session), shared));
             maps.users
                 .entry(user)
                 .or_insert_with(|| Arc::clone(&entry.grants));
@@ -580,7 +598,14 @@ mod tests {
         p.push((p[2].0.clone(), TokenHash([4; 32])));
         p[3].0.id = "d".into();
         p[3].0.user_id = 3; // a user not among those read: disabled or gone
-        grants.remove(&1); // user 1 is shared from the cache itself
+                            // The warm-up read a copy of user 1 of its own; the one already cached is kept.
+        grants.insert(
+            1,
+            Arc::new(Grants::new(
+                Arc::clone(&cached.grants.user),
+                PrivilegeSet::new(),
+            )),
+        );
         assert_eq!(c.warm(p, &grants, c.epoch()), Warmed::Added(2));
         assert!(Arc::ptr_eq(&c.get(&TokenHash([1; 32])).unwrap(), &cached));
         assert_eq!(cached.last_active(), now + Duration::seconds(5));

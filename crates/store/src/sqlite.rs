@@ -45,7 +45,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Rows cross from SQLite's thread to the caller's through a channel; with sqlx's
+            // 50 the two threads switched every 50 rows of a long read (the cache warm-up's).
+            .row_buffer_size(1024);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))

@@ -17,7 +17,7 @@ use super::Core;
 
 /// Sessions read per store query; one page is inserted under one write lock, so this also
 /// bounds how long a warm-up holds readers back (about a millisecond).
-const PAGE: u32 = 2_000;
+const PAGE: u32 = 1_000;
 
 /// A page read again this many times in a row, each time overtaken by an eviction, ends
 /// the warm-up: on a node that busy the on-demand path serves as well.
