@@ -19,6 +19,7 @@
 //! - `load`: the load generator (hyper's connection API, one token per connection).
 //! - `storm`: logins as fast as argon2id allows, with who-am-i latency measured meanwhile.
 
+mod calibrate;
 mod load;
 mod pg;
 mod seed;
@@ -68,6 +69,12 @@ struct Args {
     /// changed by each run (logins, reported sessions, activity) [default: a temporary one].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Skip measuring what axum alone gets for answers of the same sizes.
+    #[arg(long)]
+    no_calibration: bool,
+    /// (Internal) serve fixed answers for the calibration.
+    #[arg(long, hide = true)]
+    static_server: bool,
     /// Also measure on PostgreSQL, in a schema of its own in this database (dropped at
     /// the end): cache misses, cached who-am-i, and store writes per who-am-i.
     #[arg(long, value_name = "URL")]
@@ -192,6 +199,10 @@ async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], t
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.static_server {
+        calibrate::serve().await;
+        return;
+    }
     let sessiond = args
         .sessiond
         .clone()
@@ -256,12 +267,20 @@ async fn main() {
         addr: srv.addr,
         tls: None,
     };
-    server::report_sessions(&target, "FS01", 100).await;
+    // Once per store: a kept --data-dir already has them.
+    let reported = data.join("bench-reported-FS01");
+    if !reported.exists() {
+        server::report_sessions(&target, "FS01", 100).await;
+        let _ = std::fs::write(&reported, "100\n");
+    }
     let mut http_calls = calls();
     http_calls.extend(lists());
     let chosen = |c: &Call| args.only.as_deref().is_none_or(|o| c.name.contains(o));
     http_calls.retain(chosen);
     table(&args, &target, &http_calls, &who, "HTTP").await;
+    if !args.no_calibration {
+        calibration(&args, &target, &http_calls, &who).await;
+    }
     if !args.no_storm {
         storm::run(&target, &who, Duration::from_secs(args.seconds), args.runs).await;
     }
@@ -284,6 +303,34 @@ async fn main() {
     if let Some(base) = &args.postgres {
         on_postgres(&args, &sessiond, &dir, base).await;
     }
+}
+
+/// Each call's answer size served as fixed bytes by axum alone, against that server's own
+/// floor: the ceiling an answer of that size allows on this machine.
+async fn calibration(args: &Args, sessiond: &Target, calls: &[Call], who: &[Identity]) {
+    let fixed = calibrate::StaticServer::start();
+    let target = Target {
+        addr: fixed.addr,
+        tls: None,
+    };
+    let mut statics = vec![];
+    for c in calls {
+        let n = server::answer_size(sessiond, c, &who[0]).await;
+        statics.push(Call {
+            name: Box::leak(format!("{n:>5} bytes, as {}", c.name).into_boxed_str()),
+            path: calibrate::body_path(n),
+            auth: None,
+            body: None,
+        });
+    }
+    table(
+        args,
+        &target,
+        &statics,
+        who,
+        "HTTP stack alone (axum serving fixed answers of each call's size)",
+    )
+    .await;
 }
 
 /// The same store, on PostgreSQL: cache misses, cached who-am-i against the floor, and the

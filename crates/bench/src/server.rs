@@ -239,6 +239,19 @@ pub async fn touch_all(target: &Target, everyone: &[Identity], connections: usiz
     (everyone.len(), started.elapsed().as_secs_f64())
 }
 
+/// The size of `call`'s answer for `who`, in bytes.
+pub async fn answer_size(target: &Target, call: &crate::load::Call, who: &Identity) -> usize {
+    let path = call.path.replace("{uid}", &who.user_id.to_string());
+    let headers: Vec<(&str, String)> = call
+        .auth
+        .map(|(h, prefix)| (h, format!("{prefix}{}", who.token)))
+        .into_iter()
+        .collect();
+    let (status, body) = request(target, "GET", &path, &headers, String::new()).await;
+    assert!(status < 300, "{} answered {status}: {body}", call.name);
+    body.len()
+}
+
 /// Has file server `server` report `n` client sessions (for NetSession's Enum).
 pub async fn report_sessions(target: &Target, server: &str, n: usize) {
     let (status, body) = request(

@@ -34,8 +34,14 @@ struct Kept<T> {
     value: T,
 }
 
+/// Loads of missing lists are serialised per stripe of filters: when a change drops the
+/// kept lists, the requests that all ask for the same one wait for one store read instead
+/// of each making its own.
+const GATES: usize = 64;
+
 pub struct ListMemo {
     generation: AtomicU64,
+    gates: [tokio::sync::Mutex<()>; GATES],
     /// `None`: this node makes every change (SQLite); kept answers live until one.
     ttl: Option<Duration>,
     lists: RwLock<HashMap<SessionFilter, Kept<Arc<Vec<Session>>>>>,
@@ -48,6 +54,7 @@ impl ListMemo {
     pub fn new(ttl: Option<Duration>) -> Self {
         ListMemo {
             generation: AtomicU64::new(0),
+            gates: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             ttl,
             lists: RwLock::new(HashMap::new()),
             names: RwLock::new((0, HashMap::new())),
@@ -75,7 +82,35 @@ impl ListMemo {
         self.fresh(kept).then(|| Arc::clone(&kept.value))
     }
 
-    pub fn keep_list(&self, filter: &SessionFilter, generation: u64, list: Arc<Vec<Session>>) {
+    /// `filter`'s kept list, or the one `load` reads from the store (then kept). Loads of
+    /// the same missing list wait for each other: after a change, the requests that all ask
+    /// for it make one store read.
+    pub async fn list_or_load<E, F>(
+        &self,
+        filter: &SessionFilter,
+        load: impl FnOnce() -> F,
+    ) -> Result<Arc<Vec<Session>>, E>
+    where
+        F: std::future::Future<Output = Result<Vec<Session>, E>>,
+    {
+        if let Some(kept) = self.list(filter) {
+            return Ok(kept);
+        }
+        let stripe = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one(filter) as usize % GATES
+        };
+        let _loading = self.gates[stripe].lock().await;
+        if let Some(kept) = self.list(filter) {
+            return Ok(kept); // loaded by the request this one waited for
+        }
+        let generation = self.generation();
+        let list = Arc::new(load().await?);
+        self.keep_list(filter, generation, Arc::clone(&list));
+        Ok(list)
+    }
+
+    fn keep_list(&self, filter: &SessionFilter, generation: u64, list: Arc<Vec<Session>>) {
         if list.len() > MAX_KEPT_LEN {
             return;
         }
@@ -240,5 +275,36 @@ mod tests {
             m.keep_list(&by_user(id), m.generation(), Arc::new(vec![]));
         }
         assert!(m.lists.read().unwrap().len() <= MAX_LISTS);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_for_the_same_missing_list_make_one_store_read() {
+        use std::sync::atomic::AtomicUsize;
+        let m = Arc::new(ListMemo::new(None));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let ask = |m: Arc<ListMemo>, reads: Arc<AtomicUsize>, user| async move {
+            m.list_or_load(&by_user(user), || async {
+                reads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, ()>(vec![])
+            })
+            .await
+            .unwrap()
+        };
+        let asks: Vec<_> = (0..16)
+            .map(|_| tokio::spawn(ask(Arc::clone(&m), Arc::clone(&reads), 1)))
+            .collect();
+        for a in asks {
+            a.await.unwrap();
+        }
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "one read for sixteen requests"
+        );
+        // After a change, the next request reads again.
+        m.changed();
+        ask(Arc::clone(&m), Arc::clone(&reads), 1).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

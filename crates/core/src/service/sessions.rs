@@ -33,14 +33,10 @@ impl Core {
         &self,
         filter: &SessionFilter,
     ) -> CoreResult<Arc<Vec<Session>>> {
-        if let Some(kept) = self.lists.list(filter) {
-            return Ok(kept);
-        }
-        let generation = self.lists.generation();
-        let sessions = Arc::new(self.store.list_sessions(filter).await?);
         self.lists
-            .keep_list(filter, generation, Arc::clone(&sessions));
-        Ok(sessions)
+            .list_or_load(filter, || self.store.list_sessions(filter))
+            .await
+            .map_err(Into::into)
     }
 
     /// When `s` was last active: the store's stamp, or the hot cache's if it is later
