@@ -81,10 +81,13 @@ impl CachedAuth {
         from_micros(self.last_active_us.load(Ordering::Relaxed))
     }
 
-    /// Records activity now; never moves the stamp backwards.
-    pub fn touch(&self, now: OffsetDateTime) {
-        self.last_active_us
-            .fetch_max(to_micros(now), Ordering::Relaxed);
+    /// Records activity at `at`; never moves the stamp backwards. Returns whether the
+    /// entry had nothing waiting to be written before (so the flusher must learn of it).
+    fn touch(&self, at: OffsetDateTime) -> bool {
+        let before = self
+            .last_active_us
+            .fetch_max(to_micros(at), Ordering::Relaxed);
+        before <= self.flushed_us.load(Ordering::Relaxed) && to_micros(at) > before
     }
 
     pub fn user(&self) -> &User {
@@ -253,6 +256,9 @@ pub struct AuthCache {
     capacity: usize,
     /// Activity of evicted entries, waiting for the next flush.
     orphaned: Mutex<Vec<Activity>>,
+    /// Entries with activity not yet written: the flusher reads these rather than walking a
+    /// million entries (90 ms under the read lock, every flush).
+    dirty: Mutex<Vec<Arc<CachedAuth>>>,
 }
 
 impl AuthCache {
@@ -264,6 +270,7 @@ impl AuthCache {
             clears: AtomicU64::new(0),
             capacity: capacity.max(1),
             orphaned: Mutex::new(Vec::new()),
+            dirty: Mutex::new(Vec::new()),
         }
     }
 
@@ -453,6 +460,15 @@ impl AuthCache {
         }
     }
 
+    /// Records activity on a cached entry at `at` (never backwards).
+    pub fn touch(&self, entry: &Arc<CachedAuth>, at: OffsetDateTime) {
+        if entry.touch(at) && entry.session().is_some() {
+            if let Ok(mut dirty) = self.dirty.lock() {
+                dirty.push(Arc::clone(entry));
+            }
+        }
+    }
+
     /// Collects the activity seen since the last call, for one batched store write.
     pub fn take_activity(&self) -> Vec<Activity> {
         let mut out = self
@@ -460,9 +476,13 @@ impl AuthCache {
             .lock()
             .map(|mut o| std::mem::take(&mut *o))
             .unwrap_or_default();
-        if let Ok(maps) = self.maps.read() {
-            out.extend(maps.by_token.iter().filter_map(|e| e.0.unflushed()));
-        }
+        let dirty = self
+            .dirty
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        // An entry evicted since gave its activity to `orphaned` already (None here).
+        out.extend(dirty.iter().filter_map(|e| e.unflushed()));
         out
     }
 
@@ -556,13 +576,13 @@ mod tests {
         let e = entry(1, "a", 1, now);
         c.insert_if_current(e.clone(), c.epoch());
         assert!(c.take_activity().is_empty());
-        e.touch(now + Duration::seconds(5));
-        e.touch(now + Duration::seconds(3)); // never backwards
+        c.touch(&e, now + Duration::seconds(5));
+        c.touch(&e, now + Duration::seconds(3)); // never backwards
         let batch = c.take_activity();
         assert_eq!(batch.len(), 1);
         assert_eq!(batch[0].last_active, now + Duration::seconds(5));
         assert!(c.take_activity().is_empty());
-        e.touch(now + Duration::seconds(9));
+        c.touch(&e, now + Duration::seconds(9));
         c.evict_session("a");
         let batch = c.take_activity();
         assert_eq!(batch[0].last_active, now + Duration::seconds(9));
@@ -593,7 +613,7 @@ mod tests {
         let c = AuthCache::new(10);
         let cached = entry(1, "a", 1, now);
         c.insert_if_current(Arc::clone(&cached), c.epoch());
-        cached.touch(now + Duration::seconds(5));
+        c.touch(&cached, now + Duration::seconds(5));
         let (mut p, mut grants) = page(&[(1, "a", 1), (2, "b", 1), (3, "c", 2)], now);
         p.push((p[2].0.clone(), TokenHash([4; 32])));
         p[3].0.id = "d".into();

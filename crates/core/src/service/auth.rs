@@ -342,7 +342,7 @@ impl Core {
                         _ => AuthFailure::SessionExpired,
                     }));
                 }
-                entry.touch(now);
+                self.cache.touch(&entry, now);
             }
             CachedCredential::AccessToken(t) => {
                 if !t.is_usable(now) {
@@ -377,11 +377,11 @@ impl Core {
     /// several nodes, this node's cache sees only its own requests.
     async fn catch_up_activity(
         &self,
-        entry: &CachedAuth,
+        entry: &Arc<CachedAuth>,
         session: &CachedSession,
     ) -> CoreResult<()> {
         match self.store.get_session(session.id()).await? {
-            Some(s) if s.is_active() => entry.touch(s.last_active),
+            Some(s) if s.is_active() => self.cache.touch(entry, s.last_active),
             Some(_) => {
                 self.forget_session(session.id());
                 return Err(CoreError::Unauthenticated(AuthFailure::SessionEnded));
