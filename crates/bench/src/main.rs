@@ -69,6 +69,10 @@ struct Args {
     /// changed by each run (logins, reported sessions, activity) [default: a temporary one].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// An environment variable for the sessiond processes only (repeatable), to compare
+    /// settings such as `MALLOC_ARENA_MAX=1` without changing the load generator.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = name_value)]
+    server_env: Vec<(String, String)>,
     /// Skip measuring what axum alone gets for answers of the same sizes.
     #[arg(long)]
     no_calibration: bool,
@@ -151,6 +155,12 @@ fn spread(everyone: &[Identity], connections: usize) -> Vec<Identity> {
         .collect()
 }
 
+fn name_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -199,6 +209,7 @@ async fn table(args: &Args, target: &Target, calls: &[Call], who: &[Identity], t
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let _ = server::SERVER_ENV.set(args.server_env.clone());
     if args.static_server {
         calibrate::serve().await;
         return;
@@ -272,6 +283,11 @@ async fn main() {
     if !reported.exists() {
         server::report_sessions(&target, "FS01", 100).await;
         let _ = std::fs::write(&reported, "100\n");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Private like the rest of the data directory, or sessiond warns at its next start.
+            let _ = std::fs::set_permissions(&reported, std::fs::Permissions::from_mode(0o600));
+        }
     }
     let mut http_calls = calls();
     http_calls.extend(lists());

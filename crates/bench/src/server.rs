@@ -29,6 +29,10 @@ pub struct Warmed {
     pub elapsed_ms: u64,
 }
 
+/// Extra environment for every sessiond started (`--server-env`), e.g. allocator settings
+/// to compare; set once at the start of a run.
+pub static SERVER_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
 /// `target/release/sessiond`, beside `target/release/sessiond-bench`.
 pub fn beside_this_binary() -> PathBuf {
     let me = std::env::current_exe().expect("own path");
@@ -55,6 +59,7 @@ pub fn start(
 ) -> Server {
     let started = Instant::now();
     let mut cmd = Command::new(sessiond);
+    cmd.envs(SERVER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .arg("--cache-capacity")
