@@ -169,6 +169,33 @@ fn request_values_cannot_forge_log_lines_and_secrets_stay_out() {
 }
 
 #[test]
+fn each_request_is_logged_only_when_the_filter_asks_for_it() {
+    // Request spans cost a fifth of the floor's time, so they exist only when logged.
+    let tmp = tempfile::tempdir().unwrap();
+    for (filter, logged) in [("info,tower_http=debug", true), ("info", false)] {
+        let server = Server::start(
+            &tmp.path().join(filter.replace([',', '='], "-")),
+            &[],
+            &[
+                ("SESSIOND_ADMIN_PASSWORD", PASSWORD),
+                ("SESSIOND_LOG", filter),
+            ],
+        );
+        let answer = http(
+            &server.url,
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let log = server.stop().stderr;
+        assert_eq!(
+            log.contains("finished processing request"),
+            logged,
+            "{filter}: {log}"
+        );
+    }
+}
+
+#[test]
 fn options_that_cannot_work_are_refused_before_listening() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");

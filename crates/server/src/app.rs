@@ -28,11 +28,19 @@ pub fn build_router(state: AppState) -> Router {
     router = mount::<Symphony>(router, &state);
     router = mount::<Commvault>(router, &state);
     router = mount::<Pam>(router, &state);
-    router
+    let router = router
         .fallback(dialect::not_found::<Native>)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(limit));
+    // tower-http's request spans and events are at DEBUG. Built for every request even when
+    // nothing records them, they cost about 1.2 µs a request (the floor went from ~140,000
+    // to ~169,000 req/s without them), so they are layered only when the log wants them.
+    let router = if tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
+    {
+        router.layer(TraceLayer::new_for_http())
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// Plain HTTP (behind a proxy that terminates TLS) or HTTPS.
