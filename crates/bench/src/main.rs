@@ -249,31 +249,7 @@ async fn main() {
     );
     let who = spread(&everyone, args.connections);
 
-    // Cache misses: every token's first request reads the store.
-    let srv = server::start(&sessiond, &data, false, args.sessions, None, false);
-    let target = Target {
-        addr: srv.addr,
-        tls: None,
-    };
-    let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
-    println!(
-        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached that way: {} MiB",
-        misses as f64 / secs,
-        srv.rss_kib() / 1024
-    );
-    srv.stop();
-
-    // A restart: ready at once, the cache warmed from the store meanwhile.
-    let srv = server::start(&sessiond, &data, false, args.sessions, None, true);
-    let warmed = srv.wait_warmed();
-    println!(
-        "ready {} ms after start, with {} sessions in the store; cache warmed with {} in {} ms; RSS then: {} MiB",
-        srv.ready_ms,
-        everyone.len(),
-        warmed.sessions,
-        warmed.elapsed_ms,
-        srv.rss_kib() / 1024
-    );
+    let srv = misses_then_warm(&args, &sessiond, &data, None, &everyone).await;
     let target = Target {
         addr: srv.addr,
         tls: None,
@@ -319,6 +295,41 @@ async fn main() {
     if let Some(base) = &args.postgres {
         on_postgres(&args, &sessiond, &dir, base).await;
     }
+}
+
+/// Starts sessiond without the warm-up and asks who-am-i once for every session (the cache
+/// misses, and RSS with the cache filled that way), then restarts it with the warm-up and
+/// waits for it (time to ready, time to warm, RSS). Returns the warmed server.
+async fn misses_then_warm(
+    args: &Args,
+    sessiond: &std::path::Path,
+    data: &std::path::Path,
+    store: Option<&str>,
+    everyone: &[Identity],
+) -> server::Server {
+    let srv = server::start(sessiond, data, false, args.sessions, store, false);
+    let target = Target {
+        addr: srv.addr,
+        tls: None,
+    };
+    let (misses, secs) = server::touch_all(&target, everyone, args.connections).await;
+    println!(
+        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached that way: {} MiB",
+        misses as f64 / secs,
+        srv.rss_kib() / 1024
+    );
+    srv.stop();
+    let srv = server::start(sessiond, data, false, args.sessions, store, true);
+    let warmed = srv.wait_warmed();
+    println!(
+        "ready {} ms after start, with {} sessions in the store; cache warmed with {} in {} ms; RSS then: {} MiB",
+        srv.ready_ms,
+        everyone.len(),
+        warmed.sessions,
+        warmed.elapsed_ms,
+        srv.rss_kib() / 1024
+    );
+    srv
 }
 
 /// Each call's answer size served as fixed bytes by axum alone, against that server's own
@@ -367,41 +378,7 @@ async fn on_postgres(args: &Args, sessiond: &std::path::Path, dir: &tempfile::Te
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700));
     }
-    let srv = server::start(
-        sessiond,
-        &data,
-        false,
-        args.sessions,
-        Some(&schema.url),
-        false,
-    );
-    let target = Target {
-        addr: srv.addr,
-        tls: None,
-    };
-    let (misses, secs) = server::touch_all(&target, &everyone, args.connections).await;
-    println!(
-        "cache misses: {:.0}/s ({misses} first look-ups in {secs:.1} s); RSS with all cached that way: {} MiB",
-        misses as f64 / secs,
-        srv.rss_kib() / 1024
-    );
-    srv.stop();
-    let srv = server::start(
-        sessiond,
-        &data,
-        false,
-        args.sessions,
-        Some(&schema.url),
-        true,
-    );
-    let warmed = srv.wait_warmed();
-    println!(
-        "ready {} ms after start; cache warmed with {} in {} ms; RSS then: {} MiB",
-        srv.ready_ms,
-        warmed.sessions,
-        warmed.elapsed_ms,
-        srv.rss_kib() / 1024
-    );
+    let srv = misses_then_warm(args, sessiond, &data, Some(&schema.url), &everyone).await;
     let target = Target {
         addr: srv.addr,
         tls: None,

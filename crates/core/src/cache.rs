@@ -226,6 +226,21 @@ impl Maps {
         Some(entry)
     }
 
+    /// Indexes `entry` (replacing an entry of the same token or id); its user's shared
+    /// `Grants` are kept if none are yet.
+    fn add(&mut self, entry: Arc<CachedAuth>) {
+        let user = entry.user().id;
+        self.users
+            .entry(user)
+            .or_insert_with(|| Arc::clone(&entry.grants));
+        self.by_user
+            .entry(user)
+            .or_default()
+            .replace(ByToken(Arc::clone(&entry)));
+        self.by_id.replace(ById(Arc::clone(&entry)));
+        self.by_token.replace(ByToken(entry));
+    }
+
     fn find(&self, token: &TokenHash) -> Option<&Arc<CachedAuth>> {
         self.by_token.get(token).map(|e| &e.0)
     }
@@ -325,16 +340,7 @@ impl AuthCache {
                 }
             }
         }
-        let user = entry.user().id;
-        maps.users
-            .entry(user)
-            .or_insert_with(|| Arc::clone(&entry.grants));
-        maps.by_user
-            .entry(user)
-            .or_default()
-            .replace(ByToken(Arc::clone(&entry)));
-        maps.by_id.replace(ById(Arc::clone(&entry)));
-        maps.by_token.replace(ByToken(entry));
+        maps.add(entry);
         true
     }
 
@@ -384,15 +390,7 @@ impl AuthCache {
                 }
                 _ => entry,
             };
-            maps.users
-                .entry(user)
-                .or_insert_with(|| Arc::clone(&entry.grants));
-            maps.by_user
-                .entry(user)
-                .or_default()
-                .insert(ByToken(Arc::clone(&entry)));
-            maps.by_id.insert(ById(Arc::clone(&entry)));
-            maps.by_token.insert(ByToken(entry));
+            maps.add(entry);
             added += 1;
         }
         Warmed::Added(added)
