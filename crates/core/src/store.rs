@@ -122,6 +122,9 @@ pub trait Store: Send + Sync + 'static {
     /// The names of the given users (those that exist), in one look-up.
     async fn user_names(&self, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>>;
     async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
+    /// The sessions behind any of `tokens` (whatever their state), with their token hashes,
+    /// in one query: cache misses that arrive together.
+    async fn sessions_by_tokens(&self, tokens: &[TokenHash]) -> StoreResult<SessionPage>;
     /// Active sessions that present a token (reported ones do not), with their token
     /// hashes, by id after `after`, at most `limit`: one page of the cache warm-up.
     async fn active_sessions_after(&self, after: &str, limit: u32) -> StoreResult<SessionPage>;

@@ -151,3 +151,51 @@ async fn a_warm_up_loads_every_live_token_once_and_shares_one_user_per_user() {
     let again = principals(&s, &bobs).await;
     assert!(Arc::ptr_eq(again[0].grants(), warmed[0].grants()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misses_arriving_together_each_get_their_own_answer() {
+    use sessiond_core::{AuthFailure, CoreError};
+    let dir = TempDir::new().unwrap();
+    let s = TestServer::start(&dir).await;
+    let admin = s.admin().await;
+    s.user(&admin, "bob", &["Observers"]).await;
+    s.user(&admin, "carol", &["Observers"]).await;
+    let mut asks: Vec<(String, Option<&str>)> = vec![];
+    for _ in 0..8 {
+        asks.push((s.login("bob", "bob-password").await.0, Some("bob")));
+        asks.push((s.login("carol", "carol-password").await.0, Some("carol")));
+    }
+    let (ended, _) = s.login("bob", "bob-password").await;
+    let (status, _) = s
+        .call(Method::DELETE, "/api/v1/session", Some(&ended), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for i in 0..8 {
+        asks.push((format!("not-a-token-{i}"), None));
+    }
+    // Nothing cached: every one of them is a miss, all at once.
+    s.core
+        .apply_change(sessiond_core::store::Change::Lost)
+        .await;
+    let mut tasks = vec![];
+    for (token, _) in asks.iter().cloned().chain([(ended.clone(), None)]) {
+        let core = Arc::clone(&s.core);
+        tasks.push(tokio::spawn(async move { core.authenticate(&token).await }));
+    }
+    let mut answers = vec![];
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    for ((_, who), answer) in asks.iter().zip(&answers) {
+        match (who, answer) {
+            (Some(name), Ok(p)) => assert_eq!(p.user.name, *name),
+            (None, Err(CoreError::Unauthenticated(AuthFailure::InvalidToken))) => {}
+            (who, answer) => panic!("{who:?} got {:?}", answer.as_ref().map(|p| &p.user.name)),
+        }
+    }
+    assert!(matches!(
+        answers.last().unwrap(),
+        Err(CoreError::Unauthenticated(AuthFailure::SessionEnded))
+    ));
+    assert_eq!(s.core.cached_tokens(), 16);
+}

@@ -41,6 +41,7 @@ macro_rules! contract_tests {
             sessions_insert_and_lookup,
             sessions_insert_many_in_one_go,
             sessions_active_in_pages_by_id,
+            sessions_by_many_tokens_in_one_query,
             users_names_by_ids,
             sessions_insert_conflicts_and_references,
             sessions_list_filters,
@@ -1965,6 +1966,45 @@ pub(crate) async fn sessions_active_in_pages_by_id(store: &dyn Store) {
         get_session(store, "w-a").await,
         "the whole session"
     );
+}
+
+pub(crate) async fn sessions_by_many_tokens_in_one_query(store: &dyn Store) {
+    let u = one_user(store, "many-tokens").await;
+    for id in ["t-a", "t-b", "t-ended"] {
+        insert_session(store, &session(id, u.id, at(0))).await;
+    }
+    store
+        .end_session("t-ended", at(5), EndReason::Logout)
+        .await
+        .unwrap();
+    let asked = [
+        token("t-b"),
+        TokenHash([7; 32]), // nobody's
+        token("t-ended"),
+        token("t-a"),
+    ];
+    let mut found: Vec<(String, TokenHash)> = store
+        .sessions_by_tokens(&asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, t)| (s.id, t))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        found,
+        [
+            ("t-a".to_owned(), token("t-a")),
+            ("t-b".to_owned(), token("t-b")),
+            ("t-ended".to_owned(), token("t-ended")),
+        ],
+        "every state, each with its own token"
+    );
+    assert_eq!(
+        store.sessions_by_tokens(&[token("t-a")]).await.unwrap()[0].0,
+        get_session(store, "t-a").await
+    );
+    assert!(store.sessions_by_tokens(&[]).await.unwrap().is_empty());
 }
 
 pub(crate) async fn sessions_token_replaced_only_while_active(store: &dyn Store) {

@@ -9,7 +9,7 @@ use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
 use sessiond_core::store::{
-    Activity, Change, LoginFailures, ReportedChange, Store, StoreResult, UserUpdate,
+    Activity, Change, LoginFailures, ReportedChange, SessionPage, Store, StoreResult, UserUpdate,
 };
 use sessiond_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};

@@ -44,6 +44,13 @@ macro_rules! shared_store {
                 .bind(serde_json::to_string(&s.shares).unwrap_or_else(|_| "[]".into()))
         }
 
+        fn session_and_token(r: &$row) -> StoreResult<(Session, TokenHash)> {
+            let hash: Vec<u8> = r.try_get("token_hash").map_err(map_err)?;
+            let hash = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| StoreError::Other("a token hash is not 32 bytes".into()))?;
+            Ok((session_from_row(r)?, TokenHash(hash)))
+        }
+
         #[async_trait::async_trait]
         impl Store for $store {
             $($own)*
@@ -395,6 +402,26 @@ macro_rules! shared_store {
                     .transpose()
             }
 
+            async fn sessions_by_tokens(&self, tokens: &[TokenHash]) -> StoreResult<SessionPage> {
+                if tokens.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("SELECT * FROM sessions WHERE token_hash IN (");
+                let mut list = q.separated(", ");
+                for t in tokens {
+                    list.push_bind(t.0.to_vec());
+                }
+                q.push(")");
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?
+                    .iter()
+                    .map(session_and_token)
+                    .collect()
+            }
+
             async fn active_sessions_after(
                 &self,
                 after: &str,
@@ -414,12 +441,7 @@ macro_rules! shared_store {
                 .await
                 .map_err(map_err)?
                 .iter()
-                .map(|r| {
-                    let hash: Vec<u8> = r.try_get("token_hash").map_err(map_err)?;
-                    let hash = <[u8; 32]>::try_from(hash.as_slice())
-                        .map_err(|_| StoreError::Other("a token hash is not 32 bytes".into()))?;
-                    Ok((session_from_row(r)?, TokenHash(hash)))
-                })
+                .map(session_and_token)
                 .collect()
             }
 

@@ -8,7 +8,7 @@ use sessiond_core::clock::{from_micros, to_micros};
 use sessiond_core::model::*;
 use sessiond_core::secret::TokenHash;
 use sessiond_core::store::{
-    Activity, LoginFailures, ReportedChange, Store, StoreResult, UserUpdate,
+    Activity, LoginFailures, ReportedChange, SessionPage, Store, StoreResult, UserUpdate,
 };
 use sessiond_core::StoreError;
 use sqlx::sqlite::{

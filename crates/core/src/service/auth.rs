@@ -403,8 +403,8 @@ impl Core {
             Credential::AccessToken(t)
         } else {
             let session = self
-                .store
-                .session_by_token(&hash)
+                .misses
+                .session_by_token(hash)
                 .await?
                 .ok_or(CoreError::Unauthenticated(AuthFailure::InvalidToken))?;
             if !session.is_active() {

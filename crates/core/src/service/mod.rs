@@ -135,6 +135,8 @@ pub struct Core {
     clock: Arc<dyn Clock>,
     cfg: CoreConfig,
     cache: AuthCache,
+    /// Where cache misses of session tokens are read, in batches.
+    misses: crate::misses::MissBatcher,
     /// Session lists and user names between changes; every session or user write bumps it.
     lists: ListMemo,
     hasher: PasswordHasher,
@@ -154,6 +156,7 @@ impl Core {
     ) -> CoreResult<Core> {
         let core = Core {
             cache: AuthCache::new(cfg.cache_capacity),
+            misses: crate::misses::MissBatcher::new(Arc::clone(&store)),
             lists: ListMemo::new(store.shared_by_nodes().then_some(SHARED_TTL)),
             hasher: PasswordHasher::new(cfg.hash_concurrency),
             repeated: repeated::RepeatedLogins::new()?,
