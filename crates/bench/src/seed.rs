@@ -28,6 +28,7 @@ pub async fn fill_sqlite(
     let kept = data_dir.join(format!("bench-identities-{sessions}-{per_user}"));
     if keep {
         if let Ok(text) = std::fs::read_to_string(&kept) {
+            refresh(data_dir).await;
             return text
                 .lines()
                 .filter_map(|l| {
@@ -139,6 +140,28 @@ async fn fill(store: Arc<dyn Store>, sessions: usize, per_user: usize) -> Vec<Id
     store.insert_sessions(&batch).await.expect("sessions");
     store.close().await;
     identities
+}
+
+/// Makes a kept store's bench sessions live again, as if just logged in: since the last run
+/// they may have gone idle, expired, or been ended by the sweep for it.
+async fn refresh(data_dir: &Path) {
+    use sqlx::Connection;
+    let now = OffsetDateTime::now_utc();
+    let micros = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000) as i64;
+    let url = format!("sqlite://{}", data_dir.join("sessiond.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the kept store");
+    sqlx::query(
+        "UPDATE sessions SET login_time = $1, last_active = $1, expires_at = $2,
+             logout_time = NULL, end_reason = NULL
+         WHERE server = 'bench'",
+    )
+    .bind(micros(now))
+    .bind(micros(now + time::Duration::hours(8)))
+    .execute(&mut db)
+    .await
+    .expect("refresh the kept sessions");
 }
 
 /// What sessiond itself would have made private (it warns about anything else).
