@@ -34,6 +34,7 @@ pub mod listener;
 pub mod native;
 pub mod negotiate;
 pub mod problem;
+pub mod sized_json;
 pub mod state;
 pub mod tasks;
 pub mod tls;

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use sessiond_api as api;
@@ -50,18 +50,21 @@ pub async fn login(
 /// rendered once per user.
 pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) -> Response {
     let now = s.core.now();
-    Json(api::WhoAmI {
-        user: views::user(&p.user),
-        session: p.session_now().map(|sess| {
-            views::with_pam_name(
-                views::session(&sess, sess.last_active, &p.user.name, now, &sess.id),
-                &s.cfg.pam.domain,
-            )
-        }),
-        access_token_id: p.access_token_id().map(str::to_owned),
-        privileges: p.grants().privilege_names_json(),
-    })
-    .into_response()
+    // The answer is 1 to 5 KB (the privilege names): written into one buffer.
+    crate::sized_json::json(
+        &api::WhoAmI {
+            user: views::user(&p.user),
+            session: p.session_now().map(|sess| {
+                views::with_pam_name(
+                    views::session(&sess, sess.last_active, &p.user.name, now, &sess.id),
+                    &s.cfg.pam.domain,
+                )
+            }),
+            access_token_id: p.access_token_id().map(str::to_owned),
+            privileges: p.grants().privilege_names_json(),
+        },
+        8192,
+    )
 }
 
 pub async fn logout(

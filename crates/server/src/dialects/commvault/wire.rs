@@ -75,7 +75,8 @@ pub fn respond<J: Serialize, X: Serialize>(format: Format, json: &J, xml: &X) ->
 
 /// One shape, for a caller that builds only the one asked for.
 pub fn respond_json<J: Serialize>(json: &J) -> Response {
-    axum::Json(json).into_response()
+    // Session lists run to a few KB: one buffer rather than doubling from 128 bytes.
+    crate::sized_json::json(json, 4096)
 }
 
 pub fn respond_xml<X: Serialize>(xml: &X) -> Response {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -279,17 +279,21 @@ pub async fn enumerate(
     } else {
         WinStatus::Success
     };
-    Ok(Json(Enumerated {
-        entries_read: entries.len(),
-        entries,
-        level,
-        name: status.name(),
-        resume_handle: (next < total).then_some(next),
-        server: &server,
-        status: status.code(),
-        total_entries: total,
-    })
-    .into_response())
+    // About 100 bytes an entry at level 10, a few hundred at the detailed levels.
+    let capacity = 256 + entries.len() * if is_detailed(level) { 384 } else { 128 };
+    Ok(crate::sized_json::json(
+        &Enumerated {
+            entries_read: entries.len(),
+            entries,
+            level,
+            name: status.name(),
+            resume_handle: (next < total).then_some(next),
+            server: &server,
+            status: status.code(),
+            total_entries: total,
+        },
+        capacity,
+    ))
 }
 
 /// `NetSessionDel`: every session matching `client`, `user` or both.

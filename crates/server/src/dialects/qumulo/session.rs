@@ -1,7 +1,7 @@
 //! `/v1/session/*`: login, who-am-i, roles, change-password.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -53,12 +53,15 @@ pub struct WhoAmI<'a> {
 /// Written here rather than returned: the answer borrows the caller's privilege names,
 /// rendered once per user, and only Qumulo's vocabulary (the seed's schema enumerates it).
 pub async fn who_am_i(Caller(p, ..): Caller<Qumulo>) -> Response {
-    Json(WhoAmI {
-        user: ApiUser::from(&*p.user),
-        privileges: p.grants().qumulo_privilege_names_json(),
-        access_token_id: p.access_token_id(),
-    })
-    .into_response()
+    // 1 to 4 KB with the privilege names: written into one buffer.
+    crate::sized_json::json(
+        &WhoAmI {
+            user: ApiUser::from(&*p.user),
+            privileges: p.grants().qumulo_privilege_names_json(),
+            access_token_id: p.access_token_id(),
+        },
+        4096,
+    )
 }
 
 /// The caller's role names; every signed-in principal may ask.
