@@ -121,7 +121,15 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_sessions(&self, sessions: &[(Session, TokenHash)]) -> StoreResult<()>;
     /// The names of the given users (those that exist), in one look-up.
     async fn user_names(&self, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>>;
-    async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>>;
+    /// One token's session, whatever its state (the server reads misses in batches with
+    /// `sessions_by_tokens`; this is the same query for one).
+    async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>> {
+        Ok(self
+            .sessions_by_tokens(std::slice::from_ref(token))
+            .await?
+            .pop()
+            .map(|(s, _)| s))
+    }
     /// The sessions behind any of `tokens` (whatever their state), with their token hashes,
     /// in one query: cache misses that arrive together.
     async fn sessions_by_tokens(&self, tokens: &[TokenHash]) -> StoreResult<SessionPage>;

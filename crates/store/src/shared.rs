@@ -391,17 +391,6 @@ macro_rules! shared_store {
                 tx.commit().await.map_err(map_err)
             }
 
-            async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<Session>> {
-                sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
-                    .bind(&token.0[..])
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?
-                    .as_ref()
-                    .map(session_from_row)
-                    .transpose()
-            }
-
             async fn sessions_by_tokens(&self, tokens: &[TokenHash]) -> StoreResult<SessionPage> {
                 if tokens.is_empty() {
                     return Ok(vec![]);

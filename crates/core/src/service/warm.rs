@@ -28,7 +28,7 @@ const MAX_STALE_IN_A_ROW: u32 = 20;
 const MAX_RESTARTS: u32 = 3;
 
 /// What a warm-up did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WarmReport {
     /// Entries it added (tokens already cached are not counted).
     pub added: usize,
@@ -43,12 +43,7 @@ impl Core {
     /// Loads active sessions into the hot cache until it is full or none are left.
     pub async fn warm_cache(&self) -> CoreResult<WarmReport> {
         let started = Instant::now();
-        let mut report = WarmReport {
-            added: 0,
-            full: false,
-            overtaken: false,
-            elapsed: Duration::ZERO,
-        };
+        let mut report = WarmReport::default();
         let mut users_read_at = self.cache.users_epoch();
         let mut grants = self.grants_of_enabled_users().await?;
         let mut after = String::new();
