@@ -1,22 +1,31 @@
 //! What a dialect is: one product's API over the core, declared in one place by
 //! implementing `Dialect` (where it is mounted, how a caller's credential is read, how an
-//! error looks, and its routes), then mounted with `mount`.
+//! error looks, and its routes), then made one service by `service` and reached through
+//! `Dispatch` by its prefixes.
 //!
 //! Every failure a dialect answers is a `Failure<D>`: a classified `Problem` (see
-//! `problem`) that `D::render` dresses in the product's envelope. `mount` gives each
-//! prefix the dialect's own 404 and 405, and a last line of defence (`shape_rejections`)
-//! that re-dresses any error some layer answered in plain text, so that no client ever
-//! reads a body in a shape its product never sends.
+//! `problem`) that `D::render` dresses in the product's envelope. `service` gives the
+//! dialect's prefixes its own 404 and 405, and a last line of defence (`Shape`) that
+//! re-dresses any error some layer answered in plain text, so that no client ever reads a
+//! body in a shape its product never sends.
 
+use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::Router;
 use sessiond_core::CoreError;
+use tower::util::{BoxCloneSyncService, Oneshot};
+use tower::ServiceExt;
 
 use crate::problem::{classify, Kind, Problem};
 use crate::state::{AppState, ServerConfig};
@@ -32,18 +41,24 @@ pub enum Credential {
     Negotiate(Vec<u8>),
 }
 
-/// A group of routes served under one path prefix.
+/// A group of routes served under one path prefix, each declared by its path below it.
 pub struct Mount {
     pub prefix: String,
-    pub routes: Router<AppState>,
+    routes: Vec<(String, MethodRouter<AppState>)>,
 }
 
 impl Mount {
-    pub fn new(prefix: impl Into<String>, routes: Router<AppState>) -> Self {
+    pub fn new(prefix: impl Into<String>) -> Self {
         Mount {
             prefix: prefix.into(),
-            routes,
+            routes: Vec::new(),
         }
+    }
+
+    /// `path` below the prefix (`/` is the prefix itself).
+    pub fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
+        self.routes.push((path.to_owned(), method_router));
+        self
     }
 }
 
@@ -68,10 +83,12 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The product's error envelope: status, headers and body.
     fn render(problem: &Problem, detail: &Self::Detail) -> Response;
 
-    /// Layers around every mount, outside the rejection shaping (Commvault's XML, PAM's
-    /// challenges and CORS).
-    fn wrap(routes: Router<AppState>, _state: &AppState) -> Router<AppState> {
-        routes
+    /// Layers around the whole dialect, outside the rejection shaping (Commvault's XML,
+    /// PAM's challenges and CORS). Applied once around the dialect's router, never per route:
+    /// every layer on an axum `Router` wraps each route in one more boxed, cloned-per-request
+    /// service.
+    fn wrap(service: Service, _state: &AppState) -> Service {
+        service
     }
 }
 
@@ -165,16 +182,13 @@ pub async fn method_not_allowed<D: Dialect>(
     )
 }
 
+/// A whole dialect (or the server's own routes) as one service.
+pub type Service = BoxCloneSyncService<Request, Response, Infallible>;
+
 /// Re-dresses an error response that no dialect code produced (a framework rejection, a
 /// layer's bare status) in `D`'s shape, keeping its status and its text as the message.
-async fn shape_rejections<D: Dialect>(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+async fn reshape<D: Dialect>(resp: Response) -> Response {
     let status = resp.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || resp.extensions().get::<Shaped>().is_some()
-    {
-        return resp;
-    }
     let (parts, body) = resp.into_parts();
     let text = axum::body::to_bytes(body, 4096)
         .await
@@ -198,23 +212,152 @@ async fn shape_rejections<D: Dialect>(req: Request, next: Next) -> Response {
     shaped
 }
 
-/// Nests each of `D`'s mounts into `app`, with `D`'s own 404, 405 and rejection shape.
-pub fn mount<D: Dialect>(mut app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    for m in D::mounts(&state.cfg) {
-        let routes = shaped::<D>(m.routes, state);
-        // `prefix/` with nothing after it matches no nested route: answer it here.
-        let bare = shaped::<D>(Router::new(), state).with_state(state.clone());
-        app = app.route_service(&format!("{}/", m.prefix), bare);
-        app = app.nest(&m.prefix, routes);
-    }
-    app
+fn needs_reshaping(resp: &Response) -> bool {
+    let status = resp.status();
+    (status.is_client_error() || status.is_server_error())
+        && resp.extensions().get::<Shaped>().is_none()
 }
 
-/// `routes` with `D`'s fallbacks and shaping, for mounting at a prefix or at the root.
-pub fn shaped<D: Dialect>(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let routes = routes
+/// `D`'s router with the last line of defence around it: any error answer not already in
+/// `D`'s shape is re-dressed by `reshape`.
+struct Shape<D> {
+    router: Router,
+    dialect: PhantomData<fn() -> D>,
+}
+
+impl<D> Clone for Shape<D> {
+    fn clone(&self) -> Self {
+        Shape {
+            router: self.router.clone(),
+            dialect: PhantomData,
+        }
+    }
+}
+
+impl<D: Dialect> tower::Service<Request> for Shape<D> {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let answer = self.router.call(req);
+        Box::pin(async move {
+            let resp = answer.await?;
+            if needs_reshaping(&resp) {
+                Ok(reshape::<D>(resp).await)
+            } else {
+                Ok(resp)
+            }
+        })
+    }
+}
+
+/// `prefix` joined with a route's `path` below it.
+fn full_path(prefix: &str, path: &str) -> String {
+    if path == "/" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}{path}")
+    }
+}
+
+/// `D` as one service: its routes at their full paths (no nesting, which would add a layer
+/// to every route), `D`'s own 404 and 405 for anything else under its prefixes, its
+/// rejection shaping and its layers. Returns the prefixes it answers under with it.
+pub fn service<D: Dialect>(state: &AppState) -> (Vec<String>, Service) {
+    let mut router = Router::new();
+    let mut prefixes = Vec::new();
+    for mount in D::mounts(&state.cfg) {
+        for (path, method_router) in mount.routes {
+            router = router.route(&full_path(&mount.prefix, &path), method_router);
+        }
+        prefixes.push(mount.prefix);
+    }
+    let router = router
         .fallback(not_found::<D>)
         .method_not_allowed_fallback(method_not_allowed::<D>)
-        .layer(axum::middleware::from_fn(shape_rejections::<D>));
-    D::wrap(routes, state)
+        .with_state(state.clone());
+    let shaped = Service::new(Shape::<D> {
+        router,
+        dialect: PhantomData,
+    });
+    (prefixes, D::wrap(shaped, state))
+}
+
+/// Sends each request to the dialect whose prefix it is under (the longest that matches),
+/// the rest to the server's own routes. Choosing the dialect first, by a few string
+/// comparisons, is what lets each dialect's layers sit around its router once.
+#[derive(Clone)]
+pub struct Dispatch {
+    table: Arc<[(String, Service)]>,
+    rest: Service,
+}
+
+impl Dispatch {
+    /// `rest` answers whatever no prefix claims.
+    pub fn new(mut table: Vec<(String, Service)>, rest: Service) -> Self {
+        table.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        for pair in table.windows(2) {
+            assert!(
+                pair[0].0 != pair[1].0,
+                "two dialects mounted at {}",
+                pair[0].0
+            );
+        }
+        Dispatch {
+            table: table.into(),
+            rest,
+        }
+    }
+
+    fn pick(&self, path: &str) -> &Service {
+        self.table
+            .iter()
+            .find(|(prefix, _)| under(path, prefix))
+            .map_or(&self.rest, |(_, service)| service)
+    }
+}
+
+/// Whether `path` is `prefix` or below it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+impl tower::Service<Request> for Dispatch {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Oneshot<Service, Request>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        self.pick(req.uri().path()).clone().oneshot(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_claims_itself_and_what_is_below_it_only() {
+        assert!(under("/pod", "/pod"));
+        assert!(under("/pod/", "/pod"));
+        assert!(under("/pod/v2/sessioninfo", "/pod"));
+        assert!(!under("/podcast", "/pod"));
+        assert!(!under("/po", "/pod"));
+    }
+
+    #[test]
+    fn full_paths() {
+        assert_eq!(full_path("/commandcenter/api", "/"), "/commandcenter/api");
+        assert_eq!(full_path("/pod", "/v2/sessioninfo"), "/pod/v2/sessioninfo");
+    }
 }

@@ -43,5 +43,5 @@ pub mod views;
 #[cfg(test)]
 mod parser_props;
 
-pub use app::{build_router, serve, serve_on, Transport};
+pub use app::{build_app, serve, serve_on, Transport};
 pub use state::{AppState, ConnectionLimits, PamConfig, ServerConfig};

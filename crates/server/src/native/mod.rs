@@ -10,12 +10,11 @@ mod users;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{delete, get, post, put};
-use axum::Router;
 
 use crate::dialect::{Credential, Dialect, Failure, Mount};
 use crate::extract::bearer;
 use crate::problem::Problem;
-use crate::state::{AppState, ServerConfig};
+use crate::state::ServerConfig;
 
 /// sessiond's own API: `Authorization: Bearer`, errors as `{"error":{"code","message"}}`.
 pub struct Native;
@@ -29,7 +28,7 @@ impl Dialect for Native {
     type Detail = ();
 
     fn mounts(_: &ServerConfig) -> Vec<Mount> {
-        vec![Mount::new(sessiond_api::PREFIX, routes())]
+        vec![routes(Mount::new(sessiond_api::PREFIX))]
     }
 
     fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, NativeError> {
@@ -42,8 +41,8 @@ impl Dialect for Native {
 }
 
 /// The table of contents of the native API.
-fn routes() -> Router<AppState> {
-    Router::new()
+fn routes(mount: Mount) -> Mount {
+    mount
         .route("/login", post(identity::login))
         .route("/session", get(identity::whoami).delete(identity::logout))
         .route("/session/others", delete(identity::revoke_others))

@@ -13,9 +13,9 @@ use axum::http::request::Parts;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
+use tower::Layer as _;
 
-use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::dialect::{Credential, Dialect, Failure, Mount, Service};
 use crate::extract::bearer;
 use crate::problem::Problem;
 use crate::state::{AppState, ServerConfig};
@@ -35,7 +35,7 @@ impl Dialect for Commvault {
     fn mounts(cfg: &ServerConfig) -> Vec<Mount> {
         cfg.commvault_roots
             .iter()
-            .map(|root| Mount::new(root.clone(), routes()))
+            .map(|root| routes(Mount::new(root.clone())))
             .collect()
     }
 
@@ -55,14 +55,14 @@ impl Dialect for Commvault {
         error::render(problem)
     }
 
-    fn wrap(routes: Router<AppState>, _: &AppState) -> Router<AppState> {
-        routes.layer(axum::middleware::from_fn(error::negotiate))
+    fn wrap(service: Service, _: &AppState) -> Service {
+        Service::new(axum::middleware::from_fn(error::negotiate).layer(service))
     }
 }
 
 /// The calls under one root, in lower case (see `normalize_path`).
-fn routes() -> Router<AppState> {
-    Router::new()
+fn routes(mount: Mount) -> Mount {
+    mount
         .route("/", get(users::probe))
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
@@ -82,10 +82,14 @@ fn routes() -> Router<AppState> {
 /// paths are left alone.
 pub fn normalize_path(uri: &Uri, roots: &[String]) -> Option<Uri> {
     let path = uri.path();
-    let lower = path.to_ascii_lowercase();
+    // Matched before anything is allocated: most requests are not Commvault's.
     let root = roots.iter().find(|r| {
-        lower.starts_with(r.as_str()) && matches!(lower.as_bytes().get(r.len()), None | Some(b'/'))
+        path.as_bytes()
+            .get(..r.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(r.as_bytes()))
+            && matches!(path.as_bytes().get(r.len()), None | Some(b'/'))
     })?;
+    let lower = path.to_ascii_lowercase();
     let mut new = lower.trim_end_matches('/').to_owned();
     if new.len() < root.len() {
         new = root.clone();

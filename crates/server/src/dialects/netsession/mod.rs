@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sessiond_core::model::{Session, UserId};
@@ -42,20 +42,17 @@ impl Dialect for NetSession {
     type Detail = Option<WinStatus>;
 
     fn mounts(_: &ServerConfig) -> Vec<Mount> {
-        let net = Router::new()
+        let api = sessiond_api::PREFIX;
+        let net = Mount::new(format!("{api}/net"))
             .route("/session", get(get_info))
             .route("/sessions", get(enumerate).delete(delete));
-        let servers = Router::new()
+        let servers = Mount::new(format!("{api}/servers"))
             .route("/{server}/sessions", post(report::report))
             .route(
                 "/{server}/sessions/{id}",
                 patch(report::update).delete(report::close),
             );
-        let api = sessiond_api::PREFIX;
-        vec![
-            Mount::new(format!("{api}/net"), net),
-            Mount::new(format!("{api}/servers"), servers),
-        ]
+        vec![net, servers]
     }
 
     fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, NetError> {

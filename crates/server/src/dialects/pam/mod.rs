@@ -6,17 +6,15 @@
 mod error;
 pub(crate) mod handler;
 
-use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use base64::Engine as _;
+use tower::{Layer as _, ServiceExt as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::dialect::{Credential, Dialect, Failure, Mount};
+use crate::dialect::{Credential, Dialect, Failure, Mount, Service};
 use crate::extract::{authorization, basic};
 use crate::problem::Problem;
 use crate::state::{AppState, PamConfig, ServerConfig};
@@ -35,10 +33,10 @@ impl Dialect for Pam {
     type Detail = ();
 
     fn mounts(_: &ServerConfig) -> Vec<Mount> {
-        let routes = Router::new()
+        let routes = Mount::new("/api/session")
             .route("/sessioninfo", get(handler::session_info))
             .route("/sessioninfo/", get(handler::session_info));
-        vec![Mount::new("/api/session", routes)]
+        vec![routes]
     }
 
     /// `Authorization` (Negotiate, Basic when enabled, Bearer), else the session cookie.
@@ -70,17 +68,13 @@ impl Dialect for Pam {
         error::render(problem)
     }
 
-    fn wrap(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    fn wrap(service: Service, state: &AppState) -> Service {
         let challenges = challenges(state);
-        let routes = routes.layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| {
-                let challenges = challenges.clone();
-                async move { offer_challenges(next.run(req).await, &challenges) }
-            },
-        ));
+        let service =
+            Service::new(service.map_response(move |resp| offer_challenges(resp, &challenges)));
         match cors(&state.cfg.pam) {
-            Some(layer) => routes.layer(layer),
-            None => routes,
+            Some(layer) => Service::new(layer.layer(service)),
+            None => service,
         }
     }
 }

@@ -11,12 +11,11 @@ mod users;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::dialect::{Credential, Dialect, Failure, Mount};
 use crate::extract::bearer;
 use crate::problem::Problem;
-use crate::state::{AppState, ServerConfig};
+use crate::state::ServerConfig;
 
 /// Qumulo's REST API: `Authorization: Bearer`, errors as
 /// `{"module","error_class","description",...}`.
@@ -31,7 +30,7 @@ impl Dialect for Qumulo {
     type Detail = ();
 
     fn mounts(_: &ServerConfig) -> Vec<Mount> {
-        vec![Mount::new("/v1", routes())]
+        vec![routes(Mount::new("/v1"))]
     }
 
     fn credential(parts: &Parts, _: &ServerConfig) -> Result<Option<Credential>, QumuloError> {
@@ -44,8 +43,8 @@ impl Dialect for Qumulo {
 }
 
 /// Qumulo's calls, relative to `/v1`.
-fn routes() -> Router<AppState> {
-    Router::new()
+fn routes(mount: Mount) -> Mount {
+    mount
         .route("/session/login", post(session::login))
         .route("/session/who-am-i", get(session::who_am_i))
         .route("/session/roles", get(session::roles))

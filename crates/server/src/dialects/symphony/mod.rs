@@ -13,7 +13,6 @@ mod session_info;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::dialect::{Credential, Dialect, Failure, Mount};
 use crate::problem::Problem;
@@ -35,7 +34,7 @@ impl Dialect for Symphony {
     type Detail = ();
 
     fn mounts(_: &ServerConfig) -> Vec<Mount> {
-        let login = Router::new()
+        let login = Mount::new("/login")
             .route("/pubkey/authenticate", post(login::bot))
             .route("/pubkey/app/authenticate", post(login::app))
             .route(
@@ -46,13 +45,9 @@ impl Dialect for Symphony {
                 "/pubkey/app/username/{username}/authenticate",
                 post(login::obo_by_name),
             );
-        let relay = Router::new().route("/pubkey/authenticate", post(login::key_manager));
-        let pod = Router::new().route("/v2/sessioninfo", get(session_info::session_info));
-        vec![
-            Mount::new("/login", login),
-            Mount::new("/relay", relay),
-            Mount::new("/pod", pod),
-        ]
+        let relay = Mount::new("/relay").route("/pubkey/authenticate", post(login::key_manager));
+        let pod = Mount::new("/pod").route("/v2/sessioninfo", get(session_info::session_info));
+        vec![login, relay, pod]
     }
 
     /// The `sessionToken` header, which carries a session token of any dialect (or, on
