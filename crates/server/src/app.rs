@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tower::{Layer as _, ServiceExt as _};
 use tower_http::trace::TraceLayer;
@@ -20,9 +19,9 @@ use crate::native::Native;
 use crate::state::AppState;
 
 /// The whole application: each dialect a service of its own, chosen by path prefix, and the
-/// server's own routes (health) for the rest.
-pub fn build_app(state: AppState) -> Service {
-    let limit = state.cfg.max_body_bytes;
+/// server's own routes (health) for the rest. Bodies are bounded where they are read
+/// (`extract::read_body`, `--max-body-bytes`), so no body limit is layered here.
+pub fn build_app(state: AppState) -> Dispatch {
     let mut table = Vec::new();
     let mut add = |(prefixes, service): (Vec<String>, Service)| {
         table.extend(prefixes.into_iter().map(|p| (p, service.clone())));
@@ -38,19 +37,22 @@ pub fn build_app(state: AppState) -> Service {
             .fallback(dialect::not_found::<Native>)
             .with_state(state),
     );
-    let app = DefaultBodyLimit::max(limit).layer(Dispatch::new(table, rest));
-    // tower-http's request spans and events are at DEBUG. Built for every request even when
-    // nothing records them, they cost about 1.2 µs a request (the floor went from ~140,000
-    // to ~169,000 req/s without them), so they are layered only when the log wants them.
-    if tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG) {
-        Service::new(
-            TraceLayer::new_for_http()
-                .layer(app)
-                .map_response(|resp| resp.map(axum::body::Body::new)),
-        )
-    } else {
-        Service::new(app)
-    }
+    Dispatch::new(table, rest)
+}
+
+/// tower-http's request spans and events are at DEBUG. Built for every request even when
+/// nothing records them, they cost about 1.2 µs a request (the floor went from ~140,000 to
+/// ~169,000 req/s without them), so they are layered only when the log wants them.
+fn tracing_requests() -> bool {
+    tracing::enabled!(target: "tower_http::trace::on_request", tracing::Level::DEBUG)
+}
+
+fn traced(app: Dispatch) -> Service {
+    Service::new(
+        TraceLayer::new_for_http()
+            .layer(app)
+            .map_response(|resp| resp.map(axum::body::Body::new)),
+    )
 }
 
 /// Plain HTTP (behind a proxy that terminates TLS) or HTTPS.
@@ -76,12 +78,19 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     let roots = state.cfg.commvault_roots.clone();
     let limits = state.cfg.connections.clone();
-    // Commvault's paths are matched without regard to case or a trailing slash; the
-    // rewrite must happen before routing, so it wraps the router.
-    let app = commvault::NormalizePaths::new(build_app(state), roots);
+    let app = build_app(state);
     let tls = match transport {
         Transport::Http => None,
         Transport::Https(config) => Some(tokio_rustls::TlsAcceptor::from(config)),
     };
-    listener::run(listener, app, tls, limits, shutdown).await
+    // Commvault's paths are matched without regard to case or a trailing slash; the
+    // rewrite must happen before dispatch, so it wraps the whole app. Untraced, the app is
+    // one concrete service: cloning it for a request allocates nothing.
+    if tracing_requests() {
+        let app = commvault::NormalizePaths::new(traced(app), roots);
+        listener::run(listener, app, tls, limits, shutdown).await
+    } else {
+        let app = commvault::NormalizePaths::new(app, roots);
+        listener::run(listener, app, tls, limits, shutdown).await
+    }
 }

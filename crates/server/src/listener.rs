@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -450,8 +450,10 @@ async fn drive<IO, A>(
             }
         })
     };
+    // No hyper timer: its header timeout (30 s by default) armed a timer on every request,
+    // and the loop below already bounds a head (`header_timeout`) and a quiet connection.
     let http = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
+        .header_read_timeout(None)
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
