@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+mod rfc3339;
+
 pub const PREFIX: &str = "/api/v1";
 
 /// The User-Agent sessiond's own CLI sends; sessions opened with it are "command line".
@@ -30,7 +32,7 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     pub token: String,
     pub session_id: String,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
@@ -47,15 +49,15 @@ pub struct SessionView {
     pub auth_method: String,
     pub actor: Option<String>,
     pub state: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub login_time: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub last_active: OffsetDateTime,
     /// Seconds since the last activity (while active).
     pub idle_seconds: Option<i64>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub logout_time: Option<OffsetDateTime>,
     pub end_reason: Option<String>,
     /// Whether this is the session of the request that asked.
@@ -120,9 +122,9 @@ pub struct UserView {
     pub metadata: Map<String, Value>,
     pub enabled: bool,
     pub roles: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -240,7 +242,7 @@ pub struct GroupList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditView {
     pub id: i64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub time: OffsetDateTime,
     pub kind: String,
     pub actor_id: Option<i64>,
@@ -261,7 +263,7 @@ pub struct AuditList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LockoutView {
     pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub locked_until: OffsetDateTime,
 }
 
@@ -283,7 +285,7 @@ pub struct KeyView {
     pub id: String,
     pub user_id: i64,
     pub public_key: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -321,7 +323,7 @@ pub struct AppView {
     pub permissions: Vec<String>,
     pub users: Vec<i64>,
     pub enabled: bool,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
