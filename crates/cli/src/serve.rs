@@ -521,6 +521,7 @@ impl ServeArgs {
                 Some(self.commvault_roots)
             })?,
             pam: PamConfig::default(),
+            https: false,
         };
         let keytab = self.keytab.or(file.keytab);
         let pam_map = if self.pam_principal_map.is_empty() {
@@ -595,6 +596,7 @@ impl ServeArgs {
             },
         });
         server.pam.secure_cookie = tls.is_some();
+        server.https = tls.is_some();
         // The names this server is known by are trusted hosts for PAM's metadata URL.
         let mut known = vec![core.server_name.clone()];
         if let Some(t) = &tls {

@@ -17,6 +17,7 @@ use crate::health;
 use crate::listener;
 use crate::native::Native;
 use crate::state::AppState;
+use crate::ui::Ui;
 
 /// The whole application: each dialect a service of its own, chosen by path prefix, and the
 /// server's own routes (health) for the rest. Bodies are bounded where they are read
@@ -32,6 +33,7 @@ pub fn build_app(state: AppState) -> Dispatch {
     add(dialect::service::<Symphony>(&state));
     add(dialect::service::<Commvault>(&state));
     add(dialect::service::<Pam>(&state));
+    add(dialect::service::<Ui>(&state));
     let rest = Service::new(
         health::router()
             .fallback(dialect::not_found::<Native>)

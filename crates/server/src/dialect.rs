@@ -55,7 +55,7 @@ impl Mount {
         }
     }
 
-    /// `path` below the prefix (`/` is the prefix itself).
+    /// `path` below the prefix: `""` is the prefix itself, `"/"` the prefix and a slash.
     pub fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
         self.routes.push((path.to_owned(), method_router));
         self
@@ -150,9 +150,10 @@ impl<D: Dialect> fmt::Debug for Failure<D> {
     }
 }
 
-/// Marks a response as already in its dialect's shape.
+/// Marks a response as already in its dialect's shape (set by `Failure::into_response`, and
+/// by handlers that answer an error in their dialect's shape themselves).
 #[derive(Clone, Copy)]
-struct Shaped;
+pub struct Shaped;
 
 impl<D: Dialect> IntoResponse for Failure<D> {
     fn into_response(self) -> Response {
@@ -256,13 +257,9 @@ impl<D: Dialect> tower::Service<Request> for Shape<D> {
     }
 }
 
-/// `prefix` joined with a route's `path` below it.
+/// `prefix` joined with a route's `path` below it (`""` is the prefix itself).
 fn full_path(prefix: &str, path: &str) -> String {
-    if path == "/" {
-        prefix.to_owned()
-    } else {
-        format!("{prefix}{path}")
-    }
+    format!("{prefix}{path}")
 }
 
 /// `D` as one service: its routes at their full paths (no nesting, which would add a layer
@@ -357,7 +354,8 @@ mod tests {
 
     #[test]
     fn full_paths() {
-        assert_eq!(full_path("/commandcenter/api", "/"), "/commandcenter/api");
+        assert_eq!(full_path("/commandcenter/api", ""), "/commandcenter/api");
+        assert_eq!(full_path("/ui", "/"), "/ui/");
         assert_eq!(full_path("/pod", "/v2/sessioninfo"), "/pod/v2/sessioninfo");
     }
 }

@@ -9,14 +9,16 @@
 //! - `problem`: `Problem`, the one classification of every failure (`CoreError`s and
 //!   framework rejections) into a kind, a status and a public message.
 //! - `dialect`: the `Dialect` trait (mount prefixes, credential, error envelope, routes),
-//!   `Failure<D>` (a problem in dialect `D`'s shape) and `mount`.
+//!   `Failure<D>` (a problem in dialect `D`'s shape), `service` (a dialect as one service)
+//!   and `Dispatch` (the dialect for a path).
 //! - `extract`: the extractors every dialect's handlers use (`Caller<D>`, `ApiJson<T, D>`,
 //!   `ApiQuery`, `ApiPath`, `ApiBody`, `Presented`, `ClientInfo`), failing in `D`'s shape.
 //! - `views`: core records as sessiond's own views, shared by the native API and NetSession.
 //! - `native/`: the native JSON API under `/api/v1`.
 //! - `dialects/`: one module per product API (Qumulo, Symphony, Commvault, MIM PAM,
 //!   Windows NetSession), each with its own wire types and error envelope.
-//! - `app`: the top-level router, which mounts every dialect.
+//! - `ui/`: the web pages under `/ui` (sign-in, my sessions, the admins' views).
+//! - `app`: the whole app: every dialect behind `Dispatch`.
 //! - `listener`: the accept loop: connection cap, header, idle and TLS handshake
 //!   time-outs, shedding the idlest connection when full.
 //! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the GSS-API
@@ -38,6 +40,7 @@ pub mod sized_json;
 pub mod state;
 pub mod tasks;
 pub mod tls;
+pub mod ui;
 pub mod views;
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub pam: PamConfig,
     /// Connection cap and time-outs.
     pub connections: ConnectionLimits,
+    /// Whether this server serves HTTPS itself: the pages' cookie is then marked Secure.
+    pub https: bool,
 }
 
 /// Settings of the MIM PAM dialect, and of Kerberos, which only it offers.
@@ -95,6 +97,7 @@ impl Default for ServerConfig {
             commvault_roots: vec!["/commandcenter/api".into(), "/webconsole/api".into()],
             pam: PamConfig::default(),
             connections: ConnectionLimits::default(),
+            https: false,
         }
     }
 }

@@ -115,6 +115,35 @@ impl Core {
         Ok(ended)
     }
 
+    /// Ends every active session of one user (an admin's "sign this user out everywhere"),
+    /// the caller's own included when it is theirs; `PRIVILEGE_SESSION_WRITE` for another
+    /// user's. Returns the ids ended.
+    pub async fn revoke_user_sessions(
+        &self,
+        p: &Principal,
+        user: crate::model::UserId,
+    ) -> CoreResult<Vec<String>> {
+        if user != p.user.id {
+            self.require(p, Privilege::SESSION_WRITE).await?;
+        }
+        let ended = self
+            .store
+            .end_user_sessions(user, None, self.clock.now(), EndReason::Revoked)
+            .await?;
+        for id in &ended {
+            self.forget_session(id);
+        }
+        self.audit_by(
+            p,
+            AuditKind::Revoke,
+            None,
+            &format!("revoked {} session(s) of user {user}", ended.len()),
+        )
+        .await;
+        tracing::info!(by = %p.user.name, user, ended = ended.len(), "user's sessions revoked");
+        Ok(ended)
+    }
+
     /// Puts the live activity stamp from the cache on a stored session.
     fn overlay_activity(&self, s: &mut Session) {
         s.last_active = self.last_active_of(s);

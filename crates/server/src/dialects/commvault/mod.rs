@@ -63,7 +63,7 @@ impl Dialect for Commvault {
 /// The calls under one root, in lower case (see `normalize_path`).
 fn routes(mount: Mount) -> Mount {
     mount
-        .route("/", get(users::probe))
+        .route("", get(users::probe))
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
         .route("/whoami", post(login::whoami).get(login::whoami))
