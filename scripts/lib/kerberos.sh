@@ -11,10 +11,6 @@ kerberos_ready() {
 ensure_kerberos() {
   kerberos_ready && return 0
   echo "installing MIT Kerberos, curl, libkrb5-dev and libclang-dev (apt-get)" >&2
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    krb5-kdc krb5-admin-server krb5-user libkrb5-dev libclang-dev curl >/dev/null
+  apt_install krb5-kdc krb5-admin-server krb5-user libkrb5-dev libclang-dev curl
   kerberos_ready
 }

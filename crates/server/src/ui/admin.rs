@@ -135,7 +135,12 @@ pub async fn sessions(
                             td { (x.auth_method.as_str().replace('_', " ")) }
                             td { (when(now, x.login_time)) }
                             td { (when(now, s.core.last_active_of(x))) }
-                            td { @if x.is_active() { "active" } @else { "ended" } }
+                            td {
+                                @if x.is_active() { "active" } @else {
+                                    "ended"
+                                    @if let Some(why) = x.end_reason { " (" (why.as_str().replace('_', " ")) ")" }
+                                }
+                            }
                             @if can_revoke {
                                 td.actions {
                                     @if x.is_active() {
