@@ -1,6 +1,7 @@
 //! Property tests over every parser of untrusted input in the server: credential headers
 //! and cookies of each dialect, Basic and Negotiate framing, Commvault's paths and `Accept`,
-//! PAM's version and host, Qumulo's identity grammar. None may panic, and every refusal is
+//! PAM's version and host, Qumulo's identity grammar, the pages' cookie, CSRF token, origin
+//! check and User-Agent naming. None may panic, and every refusal is
 //! the kind a client is told (401 for credentials, 400 for the rest).
 
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -16,6 +17,7 @@ use crate::dialects::symphony::Symphony;
 use crate::native::Native;
 use crate::problem::Kind;
 use crate::state::ServerConfig;
+use crate::ui::{csrf, page, Ui};
 
 /// Header values as a client could send them: any bytes a header may carry.
 fn header_value() -> impl Strategy<Value = HeaderValue> {
@@ -90,6 +92,33 @@ proptest! {
         check_credential::<Commvault>(&parts, &cfg)?;
         check_credential::<Symphony>(&parts, &cfg)?;
         check_credential::<Pam>(&parts, &cfg)?;
+        check_credential::<Ui>(&parts, &cfg)?;
+    }
+
+    #[test]
+    fn page_forms_refuse_other_sites_and_foreign_tokens(
+        origin in proptest::option::of(header_value()),
+        fetch_site in proptest::option::of(header_value()),
+        host in header_value(),
+        presented in any::<String>(),
+        session in "[A-Za-z0-9_-]{43}",
+    ) {
+        let mut headers = vec![("host", host)];
+        headers.extend(origin.map(|v| ("origin", v)));
+        headers.extend(fetch_site.map(|v| ("sec-fetch-site", v)));
+        let parts = parts_with(headers);
+        if let Err(f) = csrf::same_site(&parts.headers) {
+            prop_assert_eq!(f.problem.kind, Kind::Forbidden);
+        }
+        prop_assert!(!csrf::verify(&session, &presented) || presented == csrf::token_for(&session));
+        prop_assert!(csrf::verify(&session, &csrf::token_for(&session)));
+    }
+
+    #[test]
+    fn user_agents_name_a_browser_in_plain_text(ua in any::<String>()) {
+        let name = page::browser(&ua);
+        prop_assert!(!name.chars().any(char::is_control));
+        prop_assert!(name.chars().count() <= 160);
     }
 
     #[test]

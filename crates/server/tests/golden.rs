@@ -360,3 +360,43 @@ async fn native() {
     g.record("GET /healthz", req).await;
     g.check("native");
 }
+
+#[tokio::test]
+async fn ui() {
+    let dir = TempDir::new().unwrap();
+    let mut g = Golden::start(&dir).await;
+    let (admin, bob) = with_users(&g).await;
+    g.tokens.extend([admin.clone(), bob.clone()]);
+    let req = g.req(Method::GET, "/ui/login");
+    g.record("GET /ui/login", req).await;
+    let req = g
+        .req(Method::POST, "/ui/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=bob&password=wrong");
+    g.record("POST /ui/login with a wrong password", req).await;
+    let cookie = |t: &str| format!("sessiond_ui={t}");
+    let req = g
+        .req(Method::GET, "/ui/sessions")
+        .header("cookie", cookie(&bob));
+    g.record("GET /ui/sessions as bob", req).await;
+    let req = g
+        .req(Method::GET, "/ui/admin/sessions")
+        .header("cookie", cookie(&bob));
+    g.record("GET /ui/admin/sessions as bob", req).await;
+    let req = g
+        .req(Method::POST, "/ui/sessions/others/revoke")
+        .header("cookie", cookie(&bob))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=forged");
+    g.record("POST /ui/sessions/others/revoke with a forged token", req)
+        .await;
+    let req = g
+        .req(Method::GET, "/ui/nope")
+        .header("cookie", cookie(&bob));
+    g.record("GET /ui/nope", req).await;
+    let req = g
+        .req(Method::GET, "/ui/admin/servers")
+        .header("cookie", cookie(&admin));
+    g.record("GET /ui/admin/servers as admin", req).await;
+    g.check("ui");
+}

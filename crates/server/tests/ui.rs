@@ -403,3 +403,39 @@ async fn an_admin_filters_revokes_and_manages_users() {
     assert!(html.contains("data-audit-kind=\"revoke\""), "{html}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn rejections_are_pages_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestServer::start(&dir).await;
+    let page = sign_in(&t, "admin", ADMIN_PASSWORD).await;
+    let csrf = page.csrf(&t).await;
+    // A wrong method, a body over the limit, a path segment that is no number.
+    let (status, h, html) = page.post(&t, "/ui/admin/audit", "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(html.contains("<h1>"), "{html}");
+    let huge = format!("csrf={csrf}&name={}", "x".repeat(2 * 1024 * 1024));
+    let (status, _, html) = page.post(&t, "/ui/admin/users", &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(html.contains("<h1>"), "{html}");
+    let (status, _, html) = page
+        .post(
+            &t,
+            "/ui/admin/users/abc/enabled",
+            &format!("csrf={csrf}&enabled=false"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("<h1>"), "{html}");
+    // Control characters in a new user's name are refused as the API refuses them.
+    let (status, _, html) = page
+        .post(
+            &t,
+            "/ui/admin/users",
+            &format!("csrf={csrf}&name=a%07b&password=long-enough-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    t.stop().await;
+}

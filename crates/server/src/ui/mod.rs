@@ -8,10 +8,10 @@
 //! a POST form carrying a CSRF token bound to the session (`csrf`).
 
 mod admin;
-mod csrf;
+pub(crate) mod csrf;
 mod login;
 mod mine;
-mod page;
+pub(crate) mod page;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
