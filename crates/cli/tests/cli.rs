@@ -574,3 +574,41 @@ fn https_by_default_with_a_generated_certificate_the_cli_can_trust() {
     user.login(&own.url, "admin", "admin-password-1").ok();
     user.run(&["whoami"]).ok();
 }
+
+#[test]
+fn the_pages_cookie_is_secure_over_https() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let env = [("SESSIOND_ADMIN_PASSWORD", "admin-password-1")];
+    let server = Server::start_https(&data, &[], &env);
+    let ca = data.join("tls").join("cert.pem");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (status, cookie, location) = rt.block_on(async {
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(cert)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = http
+            .post(format!("{}/ui/login", server.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=admin&password=admin-password-1")
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        (resp.status(), header("set-cookie"), header("location"))
+    });
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(location, "/ui/sessions");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Secure"] {
+        assert!(cookie.contains(attr), "{attr} missing: {cookie}");
+    }
+    server.stop().ok();
+}

@@ -136,6 +136,24 @@ async fn wait_for(b: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
 }
 
+/// Clicks the button `css` and waits for the page it leads to (`path_and_query`): a
+/// notice from an earlier change may still be on the page, so the address is what says
+/// the click's answer has arrived.
+async fn click_to(b: &Client, t: &TestServer, css: &str, path_and_query: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+    let want = url::Url::parse(&t.url(path_and_query)).unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&want)
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {want}: {e}"));
+}
+
 /// The `data-session-id`s on the page, with whether each is marked current.
 async fn listed(b: &Client, css: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
@@ -201,35 +219,29 @@ async fn the_pages_in_a_real_browser() {
     screenshot(&alice, "my-sessions").await;
 
     // She signs the other one out: the API refuses its token at once.
-    alice
-        .find(Locator::Css(&format!(
-            "li[data-session-id=\"{alice_api_id}\"] button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&alice, "p.notice").await;
+    click_to(
+        &alice,
+        &t,
+        &format!("li[data-session-id=\"{alice_api_id}\"] button"),
+        "/ui/sessions?done=revoked",
+    )
+    .await;
     assert!(refused(&t, &alice_api).await);
     assert_eq!(listed(&alice, "li.session").await.len(), 1);
 
     // "Sign out everywhere else" ends both of two new ones, and not the browser's own.
     let (other1, _) = t.login("alice", "alice-password").await;
     let (other2, _) = t.login("alice", "alice-password").await;
-    alice.refresh().await.unwrap();
+    alice.goto(&t.url("/ui/sessions")).await.unwrap();
     wait_for(&alice, "ul.sessions").await;
     assert_eq!(listed(&alice, "li.session").await.len(), 3);
-    alice
-        .find(Locator::Css(
-            "form[action=\"/ui/sessions/others/revoke\"] button",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&alice, "p.notice").await;
+    click_to(
+        &alice,
+        &t,
+        "form[action=\"/ui/sessions/others/revoke\"] button",
+        "/ui/sessions?done=others",
+    )
+    .await;
     assert!(refused(&t, &other1).await && refused(&t, &other2).await);
     let left = listed(&alice, "li.session").await;
     assert_eq!(left.len(), 1);
@@ -246,6 +258,13 @@ async fn the_pages_in_a_real_browser() {
              f.submit();",
             vec![],
         )
+        .await
+        .unwrap();
+    let refused_at = url::Url::parse(&t.url("/ui/sessions/others/revoke")).unwrap();
+    alice
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&refused_at)
         .await
         .unwrap();
     wait_for(&alice, "p.error").await;
@@ -281,16 +300,13 @@ async fn the_pages_in_a_real_browser() {
     let rows = listed(&admin, "tr[data-session-id]").await;
     assert_eq!(rows, vec![(bob_session.clone(), false)]);
     screenshot(&admin, "admin-sessions").await;
-    admin
-        .find(Locator::Css(&format!(
-            "form[action=\"/ui/admin/sessions/{bob_session}/revoke\"] button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&admin, "p.notice").await;
+    click_to(
+        &admin,
+        &t,
+        &format!("form[action=\"/ui/admin/sessions/{bob_session}/revoke\"] button"),
+        "/ui/admin/sessions?done=revoked",
+    )
+    .await;
     assert!(refused(&t, &bob_token).await);
 
     // The other admin pages open, each kept as a screenshot.
@@ -322,14 +338,7 @@ async fn the_pages_in_a_real_browser() {
     }
 
     // Signing out ends the page's own session and lands on the sign-in form.
-    admin
-        .find(Locator::Css("form.signout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&admin, "form.login").await;
+    click_to(&admin, &t, "form.signout button", "/ui/login").await;
     screenshot(&admin, "sign-in").await;
     admin.goto(&t.url("/ui/sessions")).await.unwrap();
     wait_for(&admin, "form.login").await;
