@@ -471,6 +471,17 @@ pub async fn servers(State(s): State<AppState>, viewer: Viewer) -> UiResult<Resp
             .or_default()
             .push(x);
     }
+    // As `net session` lists them: by computer, then user.
+    let name_of = |x: &Session| names.get(&x.user_id).map(String::as_str).unwrap_or("");
+    for list in by_server.values_mut() {
+        list.sort_by(|a, b| {
+            (a.client_name.as_str(), name_of(a), a.id.as_str()).cmp(&(
+                b.client_name.as_str(),
+                name_of(b),
+                b.id.as_str(),
+            ))
+        });
+    }
     let now = s.core.now();
     let body = html! {
         @if by_server.is_empty() {
