@@ -208,6 +208,10 @@ pub struct ServeArgs {
     /// answered meanwhile [default: true].
     #[arg(long, env = "SESSIOND_WARM_CACHE", value_name = "BOOL")]
     pub warm_cache: Option<bool>,
+    /// Serve Prometheus metrics (counts and durations only) at /metrics, without
+    /// authentication [default: true].
+    #[arg(long, env = "SESSIOND_METRICS", value_name = "BOOL")]
+    pub metrics: Option<bool>,
     /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
     /// one is printed once). Used only when the store has no users.
     #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
@@ -239,6 +243,7 @@ struct FileConfig {
     hash_concurrency: Option<usize>,
     cache_capacity: Option<usize>,
     warm_cache: Option<bool>,
+    metrics: Option<bool>,
     page_size: Option<u32>,
     max_connections: Option<usize>,
     header_timeout: Option<String>,
@@ -522,6 +527,7 @@ impl ServeArgs {
             })?,
             pam: PamConfig::default(),
             https: false,
+            metrics: self.metrics.or(file.metrics).unwrap_or(true),
         };
         let keytab = self.keytab.or(file.keytab);
         let pam_map = if self.pam_principal_map.is_empty() {

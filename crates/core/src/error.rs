@@ -89,6 +89,9 @@ pub enum StoreError {
 
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
+        if matches!(e, StoreError::Unavailable(_) | StoreError::Other(_)) {
+            crate::metrics::STORE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         match e {
             StoreError::Conflict(m) => CoreError::Conflict(m),
             StoreError::NotFound(m) => CoreError::NotFound(m),

@@ -22,6 +22,7 @@ pub mod clock;
 pub mod error;
 pub mod jwt;
 pub mod lists;
+pub mod metrics;
 pub mod misses;
 pub mod model;
 pub mod privilege;

@@ -154,6 +154,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<String>>;
     /// Whether any session, active or ended, was ever on this server (case-insensitively).
     async fn server_known(&self, server: &str) -> StoreResult<bool>;
+    /// How many sessions are active on each server (for the metrics).
+    async fn active_sessions_by_server(&self) -> StoreResult<Vec<(String, i64)>>;
     /// Changes what another server reported about a session, and records activity at `at`.
     async fn update_reported_session(
         &self,

@@ -31,6 +31,7 @@ async fn main() {
     );
     core.bootstrap(Some("bench-password")).await.unwrap();
     let ctx = LoginContext {
+        via: "bench",
         client_name: "127.0.0.1".into(),
         client_type: "bench".into(),
         console_type: 19,

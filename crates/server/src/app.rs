@@ -35,7 +35,7 @@ pub fn build_app(state: AppState) -> Dispatch {
     add(dialect::service::<Pam>(&state));
     add(dialect::service::<Ui>(&state));
     let rest = Service::new(
-        health::router()
+        health::router(state.cfg.metrics)
             .fallback(dialect::not_found::<Native>)
             .with_state(state),
     );

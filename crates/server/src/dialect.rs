@@ -16,6 +16,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::request::Parts;
@@ -23,6 +24,7 @@ use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::Router;
+use sessiond_core::metrics::RequestMetrics;
 use sessiond_core::CoreError;
 use tower::util::{BoxCloneSyncService, Oneshot};
 use tower::ServiceExt;
@@ -221,8 +223,10 @@ fn needs_reshaping(resp: &Response) -> bool {
 
 /// `D`'s router with the last line of defence around it: any error answer not already in
 /// `D`'s shape is re-dressed by `reshape`.
+/// It also counts what the dialect answered (status class and time), when metrics are on.
 struct Shape<D> {
     router: Router,
+    metrics: Option<Arc<RequestMetrics>>,
     dialect: PhantomData<fn() -> D>,
 }
 
@@ -230,6 +234,7 @@ impl<D> Clone for Shape<D> {
     fn clone(&self) -> Self {
         Shape {
             router: self.router.clone(),
+            metrics: self.metrics.clone(),
             dialect: PhantomData,
         }
     }
@@ -245,14 +250,18 @@ impl<D: Dialect> tower::Service<Request> for Shape<D> {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        let started = self.metrics.as_ref().map(|_| Instant::now());
+        let metrics = self.metrics.clone();
         let answer = self.router.call(req);
         Box::pin(async move {
-            let resp = answer.await?;
+            let mut resp = answer.await?;
             if needs_reshaping(&resp) {
-                Ok(reshape::<D>(resp).await)
-            } else {
-                Ok(resp)
+                resp = reshape::<D>(resp).await;
             }
+            if let (Some(m), Some(t)) = (metrics, started) {
+                m.observe(resp.status().as_u16(), t.elapsed().as_secs_f64());
+            }
+            Ok(resp)
         })
     }
 }
@@ -278,8 +287,13 @@ pub fn service<D: Dialect>(state: &AppState) -> (Vec<String>, Service) {
         .fallback(not_found::<D>)
         .method_not_allowed_fallback(method_not_allowed::<D>)
         .with_state(state.clone());
+    let metrics = state
+        .cfg
+        .metrics
+        .then(|| Arc::new(state.core.metrics.requests_of(D::NAME)));
     let shaped = Service::new(Shape::<D> {
         router,
+        metrics,
         dialect: PhantomData,
     });
     (prefixes, D::wrap(shaped, state))

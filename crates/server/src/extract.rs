@@ -47,19 +47,16 @@ impl ClientInfo {
         }
     }
 
-    /// The facts a session opened by this request records; the User-Agent is the client
-    /// type unless the dialect knows better.
-    pub fn login_context(
-        &self,
-        default_client_type: &str,
-        auth_method: AuthMethod,
-    ) -> LoginContext {
+    /// The facts a session opened through dialect `D` by this request records; the
+    /// User-Agent is the client type unless the dialect knows better.
+    pub fn login_context<D: Dialect>(&self, auth_method: AuthMethod) -> LoginContext {
         LoginContext {
+            via: D::NAME,
             client_name: self.address.clone(),
             client_type: self
                 .user_agent
                 .clone()
-                .unwrap_or_else(|| default_client_type.into()),
+                .unwrap_or_else(|| D::CLIENT_TYPE.into()),
             console_type: console_type::WEB_CONSOLE,
             transport: Some("HTTPS".into()),
             auth_method,
@@ -107,7 +104,7 @@ async fn resolve<D: Dialect>(
         Credential::Token(token) => Ok((s.core.authenticate(&token).await?, None)),
         Credential::Password { username, password } => {
             let client = ClientInfo::of(parts);
-            let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Password);
+            let ctx = client.login_context::<D>(AuthMethod::Password);
             let (principal, token) = s.core.login_repeated(&username, &password, ctx).await?;
             let issued = token.map(|t| Issued {
                 token: t.expose().to_owned(),
@@ -134,7 +131,7 @@ async fn resolve<D: Dialect>(
                 Failure::unauthorized(format!("Kerberos authentication failed: {why}"))
             })?;
             let name = s.cfg.pam.user_for_principal(&accepted.principal);
-            let ctx = client.login_context(D::CLIENT_TYPE, AuthMethod::Kerberos);
+            let ctx = client.login_context::<D>(AuthMethod::Kerberos);
             let out = s.core.login_vouched(&name, "Kerberos", ctx).await?;
             let issued = Issued {
                 token: out.token.expose().to_owned(),

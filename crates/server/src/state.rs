@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Whether this server serves HTTPS itself: the pages' cookie is then marked Secure.
     pub https: bool,
+    /// Whether `/metrics` is served and requests are counted.
+    pub metrics: bool,
 }
 
 /// Settings of the MIM PAM dialect, and of Kerberos, which only it offers.
@@ -98,6 +100,7 @@ impl Default for ServerConfig {
             pam: PamConfig::default(),
             connections: ConnectionLimits::default(),
             https: false,
+            metrics: true,
         }
     }
 }

@@ -48,6 +48,7 @@ async fn generated_admin_password_is_random_and_works() {
     let pw = boot.generated_password.expect("a generated password");
     assert!(pw.len() >= 20);
     let ctx = sessiond_core::LoginContext {
+        via: "test",
         client_name: "t".into(),
         client_type: "t".into(),
         console_type: 19,

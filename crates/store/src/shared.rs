@@ -552,6 +552,16 @@ macro_rules! shared_store {
                 Ok(out)
             }
 
+            async fn active_sessions_by_server(&self) -> StoreResult<Vec<(String, i64)>> {
+                sqlx::query_as(
+                    "SELECT server, COUNT(*) FROM sessions WHERE logout_time IS NULL \
+                     GROUP BY server ORDER BY server",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)
+            }
+
             async fn server_known(&self, server: &str) -> StoreResult<bool> {
                 let found: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE lower(server) = lower($1) LIMIT 1) AS hit",

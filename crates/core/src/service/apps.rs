@@ -132,6 +132,17 @@ impl Core {
     /// A bot's login: a JWT signed with one of the user's keys opens a session ("RSA key").
     /// Every failure is 401, and never says which check failed to the caller.
     pub async fn login_with_jwt(&self, token: &str, ctx: LoginContext) -> CoreResult<LoginOutcome> {
+        let via = ctx.via;
+        let result = self.login_with_jwt_uncounted(token, ctx).await;
+        self.metrics.login(via, &result);
+        result
+    }
+
+    async fn login_with_jwt_uncounted(
+        &self,
+        token: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
         let user = self.user_for_jwt(token, &ctx).await?;
         let ctx = LoginContext {
             auth_method: AuthMethod::RsaKey,
@@ -363,6 +374,18 @@ impl Core {
     /// On behalf of: with an app session token, opens a session for a user the app lists.
     /// The session records the app as its actor.
     pub async fn obo_login(
+        &self,
+        app_token: &str,
+        target: &super::UserKey,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
+        let via = ctx.via;
+        let result = self.obo_login_uncounted(app_token, target, ctx).await;
+        self.metrics.login(via, &result);
+        result
+    }
+
+    async fn obo_login_uncounted(
         &self,
         app_token: &str,
         target: &super::UserKey,

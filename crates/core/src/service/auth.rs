@@ -19,6 +19,8 @@ pub const ACCESS_TOKEN_PREFIX: &str = "access-v1:";
 /// Where a login comes from, as the dialect saw it.
 #[derive(Debug, Clone)]
 pub struct LoginContext {
+    /// The dialect (or other way in) the login came through, for the metrics.
+    pub via: &'static str,
     pub client_name: String,
     pub client_type: String,
     pub console_type: i32,
@@ -125,6 +127,18 @@ impl Core {
         password: &str,
         ctx: LoginContext,
     ) -> CoreResult<LoginOutcome> {
+        let via = ctx.via;
+        let result = self.login_uncounted(username, password, ctx).await;
+        self.metrics.login(via, &result);
+        result
+    }
+
+    async fn login_uncounted(
+        &self,
+        username: &str,
+        password: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
         if username.is_empty() || password.is_empty() {
             return Err(CoreError::Invalid(
                 "username and password are both required".into(),
@@ -191,6 +205,20 @@ impl Core {
     /// a password login apply (the user exists, is enabled and not locked out; all audited),
     /// only the password check is someone else's.
     pub async fn login_vouched(
+        &self,
+        username: &str,
+        vouched_by: &str,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
+        let via = ctx.via;
+        let result = self
+            .login_vouched_uncounted(username, vouched_by, ctx)
+            .await;
+        self.metrics.login(via, &result);
+        result
+    }
+
+    async fn login_vouched_uncounted(
         &self,
         username: &str,
         vouched_by: &str,
@@ -325,8 +353,14 @@ impl Core {
         presented: Option<&str>,
     ) -> CoreResult<Principal> {
         let entry = match (self.cache.get(&hash), presented) {
-            (Some(e), _) => e,
-            (None, Some(presented)) => self.load(presented, hash).await?,
+            (Some(e), _) => {
+                self.metrics.cache_hit();
+                e
+            }
+            (None, Some(presented)) => {
+                self.metrics.cache_miss();
+                self.load(presented, hash).await?
+            }
             (None, None) => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
         };
         let now = self.clock.now();

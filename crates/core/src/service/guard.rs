@@ -23,22 +23,24 @@ fn key(name: &str) -> String {
     name.to_lowercase()
 }
 
-fn throttled(retry_after_secs: i64) -> CoreError {
-    CoreError::Unauthenticated(AuthFailure::Throttled { retry_after_secs })
-}
-
 impl Core {
+    /// A login refused because the address or the name must wait (counted).
+    fn throttled(&self, retry_after_secs: i64) -> CoreError {
+        self.metrics.throttled();
+        CoreError::Unauthenticated(AuthFailure::Throttled { retry_after_secs })
+    }
+
     /// Before any work on a password login: refused at once while the address or the name
     /// must wait, or while the name is locked.
     pub(super) async fn guard_login(&self, name: &str, address: &str) -> CoreResult<()> {
         let now = self.clock.now();
         if let Some(wait) = self.address_throttle.wait(address, now) {
             tracing::debug!(client = %address, wait, "login refused: the address must wait");
-            return Err(throttled(wait));
+            return Err(self.throttled(wait));
         }
         if let Some(wait) = self.name_throttle.wait(&key(name), now) {
             tracing::debug!(user = %name, wait, "login refused: the name must wait");
-            return Err(throttled(wait));
+            return Err(self.throttled(wait));
         }
         self.refuse_if_locked(name, address).await
     }
@@ -71,7 +73,7 @@ impl Core {
     /// Only the address's throttle, for logins that present no name (keys, apps).
     pub(super) fn guard_address(&self, address: &str) -> CoreResult<()> {
         match self.address_throttle.wait(address, self.clock.now()) {
-            Some(wait) => Err(throttled(wait)),
+            Some(wait) => Err(self.throttled(wait)),
             None => Ok(()),
         }
     }
@@ -108,6 +110,7 @@ impl Core {
         {
             return e.into();
         }
+        self.metrics.locked_out();
         tracing::warn!(
             user = %name,
             failures = counts.failures,

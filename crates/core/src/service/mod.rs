@@ -145,6 +145,8 @@ pub struct Core {
     name_throttle: Throttle,
     /// Roles by name, loaded at start and replaced on every role change.
     roles: RwLock<Arc<HashMap<String, Role>>>,
+    /// Counts for operators (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Core {
@@ -156,6 +158,7 @@ impl Core {
     ) -> CoreResult<Core> {
         let core = Core {
             cache: AuthCache::new(cfg.cache_capacity),
+            metrics: crate::metrics::Metrics::default(),
             misses: crate::misses::MissBatcher::new(Arc::clone(&store)),
             lists: ListMemo::new(store.shared_by_nodes().then_some(SHARED_TTL)),
             hasher: PasswordHasher::new(cfg.hash_concurrency),

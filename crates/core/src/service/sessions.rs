@@ -144,6 +144,17 @@ impl Core {
         Ok(ended)
     }
 
+    /// How many sessions are active on each server (for the metrics; no privilege: counts
+    /// only).
+    pub async fn active_sessions_by_server(&self) -> CoreResult<Vec<(String, i64)>> {
+        Ok(self.store.active_sessions_by_server().await?)
+    }
+
+    /// How many tokens the hot cache holds.
+    pub fn cached_entries(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Puts the live activity stamp from the cache on a stored session.
     fn overlay_activity(&self, s: &mut Session) {
         s.last_active = self.last_active_of(s);

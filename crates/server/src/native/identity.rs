@@ -10,6 +10,7 @@ use sessiond_core::model::{console_type, AuthMethod};
 use sessiond_core::LoginContext;
 
 use super::{Native, NativeResult};
+use crate::dialect::Dialect as _;
 use crate::extract::{ApiJson, Caller, ClientInfo};
 use crate::state::AppState;
 use crate::views;
@@ -24,6 +25,7 @@ pub async fn login(
         .as_deref()
         .is_some_and(|ua| ua.starts_with(api::CLI_USER_AGENT_PREFIX));
     let ctx = LoginContext {
+        via: super::Native::NAME,
         client_name: client.address,
         client_type: req
             .client_type

@@ -76,6 +76,7 @@ pub async fn submit(
         password: field("password"),
     };
     let ctx = LoginContext {
+        via: "ui",
         client_name: client.address,
         client_type: client
             .user_agent

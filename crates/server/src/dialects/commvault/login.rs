@@ -14,7 +14,6 @@ use sessiond_core::{AuthFailure, CoreError};
 use super::error::text;
 use super::wire::{respond, Format};
 use super::{strip_scheme, Commvault, CommvaultError, CvResult};
-use crate::dialect::Dialect;
 use crate::extract::{ApiBody, ApiJson, Caller, ClientInfo, Presented};
 use crate::state::AppState;
 
@@ -90,7 +89,7 @@ pub async fn login(
     let Some(password) = password else {
         return Ok(refused("Invalid username or password".into(), None));
     };
-    let ctx = client.login_context(Commvault::CLIENT_TYPE, AuthMethod::Password);
+    let ctx = client.login_context::<Commvault>(AuthMethod::Password);
     match s.core.login(&req.username, &password, ctx).await {
         Ok(out) => Ok(Json(LoginOk {
             user_name: out.user().name.clone(),

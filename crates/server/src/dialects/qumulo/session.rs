@@ -10,7 +10,6 @@ use sessiond_core::model::AuthMethod;
 use super::users::ApiUser;
 use super::QResult;
 use super::Qumulo;
-use crate::dialect::Dialect;
 use crate::extract::{ApiJson, Caller, ClientInfo};
 use crate::state::AppState;
 
@@ -32,7 +31,7 @@ pub async fn login(
     client: ClientInfo,
     ApiJson(req, _): ApiJson<LoginRequest, Qumulo>,
 ) -> QResult<Json<LoginResponse>> {
-    let ctx = client.login_context(Qumulo::CLIENT_TYPE, AuthMethod::Password);
+    let ctx = client.login_context::<Qumulo>(AuthMethod::Password);
     let out = s.core.login(&req.username, &req.password, ctx).await?;
     Ok(Json(LoginResponse {
         bearer_token: out.token.expose().to_owned(),

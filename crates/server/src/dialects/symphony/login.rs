@@ -9,7 +9,6 @@ use sessiond_core::service::UserKey;
 use sessiond_core::{AuthFailure, CoreError, LoginContext};
 
 use super::{SyResult, Symphony, SymphonyError};
-use crate::dialect::Dialect;
 use crate::extract::{ApiBody, ApiPath, ClientInfo, Presented};
 use crate::state::AppState;
 
@@ -34,7 +33,7 @@ fn jwt_of(body: &Bytes) -> SyResult<String> {
 }
 
 fn context(client: &ClientInfo) -> LoginContext {
-    client.login_context(Symphony::CLIENT_TYPE, AuthMethod::RsaKey)
+    client.login_context::<Symphony>(AuthMethod::RsaKey)
 }
 
 /// A bot's session: `POST /login/pubkey/authenticate`.
@@ -91,7 +90,7 @@ async fn obo(
     let app_token = app
         .0
         .ok_or_else(|| SymphonyError::unauthorized("no sessionToken was given"))?;
-    let ctx = client.login_context(Symphony::CLIENT_TYPE, AuthMethod::OnBehalfOf);
+    let ctx = client.login_context::<Symphony>(AuthMethod::OnBehalfOf);
     let out = s.core.obo_login(&app_token, &target, ctx).await?;
     Ok(Json(TokenResponse {
         token: out.token.expose().to_owned(),
