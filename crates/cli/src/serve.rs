@@ -101,6 +101,17 @@ pub struct ServeArgs {
         value_name = "PATH"
     )]
     pub commvault_roots: Vec<String>,
+    /// A proxy (address or CIDR) whose Forwarded / X-Forwarded-For headers name the client
+    /// (repeatable, or comma-separated in the environment). From any other peer those
+    /// headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SESSIOND_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = proxy_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Keytab for the MIM PAM dialect's Integrated Windows Authentication (HTTP Negotiate),
     /// holding HTTP/host@REALM. Needs a build with `--features kerberos`.
     #[arg(long, env = "SESSIOND_KEYTAB", value_name = "FILE")]
@@ -250,6 +261,7 @@ struct FileConfig {
     keep_alive_timeout: Option<String>,
     tls_handshake_timeout: Option<String>,
     commvault_roots: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
     keytab: Option<PathBuf>,
     pam_domain: Option<String>,
     pam_public_url: Option<String>,
@@ -528,6 +540,15 @@ impl ServeArgs {
             pam: PamConfig::default(),
             https: false,
             metrics: self.metrics.or(file.metrics).unwrap_or(true),
+            trusted_proxies: if self.trusted_proxies.is_empty() {
+                file.trusted_proxies
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| proxy_net(p).map_err(|e| Fail::usage(format!("trusted_proxies: {e}"))))
+                    .collect::<Result<_, _>>()?
+            } else {
+                self.trusted_proxies
+            },
         };
         let keytab = self.keytab.or(file.keytab);
         let pam_map = if self.pam_principal_map.is_empty() {
@@ -843,4 +864,12 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Fail> {
         }
         tracing::info!("shutting down");
     })
+}
+
+/// A trusted proxy: a CIDR (`10.0.0.0/8`) or one address (`192.0.2.7`, a /32 or /128).
+fn proxy_net(v: &str) -> Result<ipnet::IpNet, String> {
+    let v = v.trim();
+    v.parse::<ipnet::IpNet>()
+        .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{v:?} is not an address or CIDR (10.0.0.0/8, 192.0.2.7, fd00::/8)"))
 }

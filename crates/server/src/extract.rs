@@ -20,22 +20,31 @@ use sessiond_core::{AuthFailure, CoreError, LoginContext, Principal};
 use crate::dialect::{Credential, Dialect, Failure};
 use crate::negotiate::NegotiateError;
 use crate::problem::Kind;
-use crate::state::AppState;
+use crate::state::{AppState, ServerConfig};
 
-/// Where a request comes from: the peer address and the User-Agent.
+/// Where a request comes from: the client's address (the peer's, or behind a trusted proxy
+/// the one it names), the User-Agent, and whether a trusted proxy says it used HTTPS.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub address: String,
     pub user_agent: Option<String>,
+    /// `Some(true)` when a trusted proxy says the client used HTTPS.
+    pub https: Option<bool>,
 }
 
 impl ClientInfo {
-    pub fn of(parts: &Parts) -> ClientInfo {
-        let address = parts
+    pub fn of(parts: &Parts, cfg: &ServerConfig) -> ClientInfo {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+            .map(|ci| ci.0.ip());
+        let (address, https) = match peer {
+            Some(ip) => {
+                let o = crate::forwarded::origin(ip, &parts.headers, &cfg.trusted_proxies);
+                (o.address.to_string(), o.https)
+            }
+            None => ("unknown".to_owned(), None),
+        };
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -44,6 +53,7 @@ impl ClientInfo {
         ClientInfo {
             address,
             user_agent,
+            https,
         }
     }
 
@@ -64,11 +74,11 @@ impl ClientInfo {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientInfo::of(parts))
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo::of(parts, &s.cfg))
     }
 }
 
@@ -103,7 +113,7 @@ async fn resolve<D: Dialect>(
     match credential {
         Credential::Token(token) => Ok((s.core.authenticate(&token).await?, None)),
         Credential::Password { username, password } => {
-            let client = ClientInfo::of(parts);
+            let client = ClientInfo::of(parts, &s.cfg);
             let ctx = client.login_context::<D>(AuthMethod::Password);
             let (principal, token) = s.core.login_repeated(&username, &password, ctx).await?;
             let issued = token.map(|t| Issued {
@@ -113,7 +123,7 @@ async fn resolve<D: Dialect>(
             Ok((principal, issued))
         }
         Credential::Negotiate(token) => {
-            let client = ClientInfo::of(parts);
+            let client = ClientInfo::of(parts, &s.cfg);
             let Some(acceptor) = s.negotiate.clone() else {
                 return Err(Failure::unauthorized(
                     "Negotiate is not configured on this server.",

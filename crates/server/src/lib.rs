@@ -13,6 +13,8 @@
 //!   and `Dispatch` (the dialect for a path).
 //! - `extract`: the extractors every dialect's handlers use (`Caller<D>`, `ApiJson<T, D>`,
 //!   `ApiQuery`, `ApiPath`, `ApiBody`, `Presented`, `ClientInfo`), failing in `D`'s shape.
+//! - `forwarded`: the client's address behind trusted proxies (`Forwarded`,
+//!   `X-Forwarded-For`).
 //! - `views`: core records as sessiond's own views, shared by the native API and NetSession.
 //! - `native/`: the native JSON API under `/api/v1`.
 //! - `dialects/`: one module per product API (Qumulo, Symphony, Commvault, MIM PAM,
@@ -31,6 +33,7 @@ pub mod app;
 pub mod dialect;
 pub mod dialects;
 pub mod extract;
+pub mod forwarded;
 pub mod health;
 pub mod listener;
 pub mod native;

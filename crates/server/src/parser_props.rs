@@ -1,6 +1,6 @@
 //! Property tests over every parser of untrusted input in the server: credential headers
 //! and cookies of each dialect, Basic and Negotiate framing, Commvault's paths and `Accept`,
-//! PAM's version and host, Qumulo's identity grammar, the pages' cookie, CSRF token, origin
+//! PAM's version and host, Qumulo's identity grammar, forwarded addresses, the pages' cookie, CSRF token, origin
 //! check and User-Agent naming. None may panic, and every refusal is
 //! the kind a client is told (401 for credentials, 400 for the rest).
 
@@ -112,6 +112,27 @@ proptest! {
         }
         prop_assert!(!csrf::verify(&session, &presented) || presented == csrf::token_for(&session));
         prop_assert!(csrf::verify(&session, &csrf::token_for(&session)));
+    }
+
+    #[test]
+    fn forwarded_headers_never_let_an_untrusted_peer_choose(
+        forwarded in proptest::option::of(header_value()),
+        xff in proptest::option::of(header_value()),
+        peer_trusted in any::<bool>(),
+    ) {
+        let mut headers = Vec::new();
+        headers.extend(forwarded.map(|v| ("forwarded", v)));
+        headers.extend(xff.map(|v| ("x-forwarded-for", v)));
+        let parts = parts_with(headers);
+        let proxies: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: std::net::IpAddr = if peer_trusted { "10.1.2.3" } else { "198.51.100.7" }
+            .parse()
+            .unwrap();
+        let o = crate::forwarded::origin(peer, &parts.headers, &proxies);
+        if !peer_trusted {
+            prop_assert_eq!(o.address, peer);
+            prop_assert!(!o.forwarded && o.https.is_none());
+        }
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub https: bool,
     /// Whether `/metrics` is served and requests are counted.
     pub metrics: bool,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (see `forwarded`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Settings of the MIM PAM dialect, and of Kerberos, which only it offers.
@@ -101,6 +103,7 @@ impl Default for ServerConfig {
             connections: ConnectionLimits::default(),
             https: false,
             metrics: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

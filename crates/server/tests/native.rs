@@ -703,3 +703,54 @@ async fn everything_survives_a_restart() {
     let (_, audit) = s.get("/api/v1/audit?kind=login", &admin).await;
     assert!(audit["events"].as_array().unwrap().len() >= 3);
 }
+
+/// `X-Forwarded-For` from a trusted proxy names the client (sessions and audit say so);
+/// from any other peer it is ignored.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = common::Options::default();
+    o.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let t = TestServer::start_with(
+        &dir,
+        o,
+        std::sync::Arc::new(sessiond_core::ManualClock::starting_now()),
+    )
+    .await;
+    let login = |client: reqwest::Client| {
+        let url = t.url("/api/v1/login");
+        async move {
+            let resp = client
+                .post(url)
+                .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+                .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), reqwest::StatusCode::OK);
+            let body: serde_json::Value = resp.json().await.unwrap();
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+    // Through the trusted proxy (127.0.0.1): the right-most hop is the client.
+    let via_proxy = login(reqwest::Client::new()).await;
+    let (_, me) = t.get("/api/v1/session", &via_proxy).await;
+    assert_eq!(me["session"]["client_name"], "203.0.113.9");
+    // From 127.0.0.2, not trusted: the header is ignored.
+    let direct = login(common::client_from("127.0.0.2")).await;
+    let (_, me) = t.get("/api/v1/session", &direct).await;
+    assert_eq!(me["session"]["client_name"], "127.0.0.2");
+    // The audit log says the same.
+    let admin = t.admin().await;
+    let (_, audit) = t.get("/api/v1/audit?kind=login", &admin).await;
+    let clients: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["client"].as_str())
+        .collect();
+    assert!(clients.contains(&"203.0.113.9"), "{audit}");
+    assert!(clients.contains(&"127.0.0.2"), "{audit}");
+    assert!(!clients.contains(&"198.51.100.1"), "{audit}");
+    t.stop().await;
+}

@@ -75,6 +75,8 @@ pub async fn submit(
         username: field("username"),
         password: field("password"),
     };
+    // Over HTTPS: served so, or said so by a trusted proxy that terminated TLS.
+    let https = s.cfg.https || client.https == Some(true);
     let ctx = LoginContext {
         via: "ui",
         client_name: client.address,
@@ -84,7 +86,7 @@ pub async fn submit(
             .map(page::browser)
             .unwrap_or_else(|| "Web browser".into()),
         console_type: console_type::WEB_CONSOLE,
-        transport: Some(if s.cfg.https { "HTTPS" } else { "HTTP" }.into()),
+        transport: Some(if https { "HTTPS" } else { "HTTP" }.into()),
         auth_method: AuthMethod::Password,
     };
     match s.core.login(&form.username, &form.password, ctx).await {
@@ -94,7 +96,7 @@ pub async fn submit(
                 out.token.expose(),
                 out.session.expires_at,
                 s.core.now(),
-                s.cfg.https,
+                https,
             );
             resp.headers_mut().insert(header::SET_COOKIE, cookie);
             Ok(resp)
