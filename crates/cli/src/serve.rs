@@ -66,8 +66,17 @@ pub struct ServeArgs {
     )]
     pub tls_hostnames: Vec<String>,
     /// Serve plain HTTP instead of HTTPS (only behind a proxy that terminates TLS).
-    #[arg(long, env = "SESSIOND_INSECURE_HTTP")]
-    pub insecure_http: bool,
+    /// `--insecure-http` alone means true; `false` (also in the environment) overrides a
+    /// file's `true`.
+    #[arg(
+        long,
+        env = "SESSIOND_INSECURE_HTTP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure_http: Option<bool>,
     /// Name of this server, recorded on the sessions opened here [default: the host name].
     #[arg(long, env = "SESSIOND_SERVER_NAME", value_name = "NAME")]
     pub server_name: Option<String>,
@@ -134,9 +143,16 @@ pub struct ServeArgs {
         value_name = "NAME"
     )]
     pub pam_hosts: Vec<String>,
-    /// Accept Authorization: Basic on the PAM endpoint.
-    #[arg(long, env = "SESSIOND_PAM_BASIC")]
-    pub pam_basic: bool,
+    /// Accept Authorization: Basic on the PAM endpoint (`--pam-basic` alone means true).
+    #[arg(
+        long,
+        env = "SESSIOND_PAM_BASIC",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub pam_basic: Option<bool>,
     /// A request whose body has not fully arrived after this long gets 408, in the
     /// dialect's own error shape [default: 30s]. (Formerly --pam-read-timeout.)
     #[arg(
@@ -154,9 +170,17 @@ pub struct ServeArgs {
         value_name = "ORIGIN"
     )]
     pub pam_cors_origins: Vec<String>,
-    /// Let CORS requests carry credentials (cookies, Negotiate).
-    #[arg(long, env = "SESSIOND_PAM_CORS_CREDENTIALS")]
-    pub pam_cors_credentials: bool,
+    /// Let CORS requests carry credentials (cookies, Negotiate); `--pam-cors-credentials`
+    /// alone means true.
+    #[arg(
+        long,
+        env = "SESSIOND_PAM_CORS_CREDENTIALS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub pam_cors_credentials: Option<bool>,
     /// Map a Kerberos principal to a user, PRINCIPAL=USER (repeatable); other principals
     /// lose their realm (alice@REALM is alice).
     #[arg(
@@ -585,14 +609,16 @@ impl ServeArgs {
             } else {
                 self.pam_hosts
             },
-            basic: self.pam_basic || file.pam_basic.unwrap_or(false),
+            basic: self.pam_basic.or(file.pam_basic).unwrap_or(false),
             cors_origins: if self.pam_cors_origins.is_empty() {
                 file.pam_cors_origins.unwrap_or_default()
             } else {
                 self.pam_cors_origins
             },
-            cors_credentials: self.pam_cors_credentials
-                || file.pam_cors_credentials.unwrap_or(false),
+            cors_credentials: self
+                .pam_cors_credentials
+                .or(file.pam_cors_credentials)
+                .unwrap_or(false),
             secure_cookie: false,
             principal_map,
         };
@@ -605,7 +631,7 @@ impl ServeArgs {
             data_dir.clone(),
             self.store_pool_size.or(file.store_pool_size),
         )?;
-        let insecure_http = self.insecure_http || file.insecure_http.unwrap_or(false);
+        let insecure_http = self.insecure_http.or(file.insecure_http).unwrap_or(false);
         let (tls_cert, tls_key) = match (self.tls_cert, self.tls_key) {
             (None, None) => (file.tls_cert, file.tls_key),
             given => given,

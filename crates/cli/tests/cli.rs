@@ -612,3 +612,40 @@ fn the_pages_cookie_is_secure_over_https() {
     }
     server.stop().ok();
 }
+
+#[test]
+fn a_boolean_set_true_in_the_file_is_turned_off_by_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("sessiond.toml");
+    std::fs::write(&config, "insecure_http = true\npam_basic = true\n").unwrap();
+    let config = config.to_str().unwrap();
+    let env = [("SESSIOND_ADMIN_PASSWORD", "admin-password-1")];
+
+    // The file alone: plain HTTP.
+    let server = Server::start_https(&data, &["--config", config], &env);
+    assert!(server.url.starts_with("http://"), "{}", server.url);
+    server.stop().ok();
+
+    // The environment's false beats the file's true: HTTPS again.
+    let env_off = [
+        ("SESSIOND_ADMIN_PASSWORD", "admin-password-1"),
+        ("SESSIOND_INSECURE_HTTP", "false"),
+    ];
+    let server = Server::start_https(&data, &["--config", config], &env_off);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    server.stop().ok();
+
+    // And a flag's false beats both the environment and the file.
+    let env_on = [
+        ("SESSIOND_ADMIN_PASSWORD", "admin-password-1"),
+        ("SESSIOND_INSECURE_HTTP", "true"),
+    ];
+    let server = Server::start_https(
+        &data,
+        &["--config", config, "--insecure-http", "false"],
+        &env_on,
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    server.stop().ok();
+}
