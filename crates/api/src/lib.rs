@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 mod rfc3339;
 
@@ -18,7 +19,7 @@ pub const PREFIX: &str = "/api/v1";
 /// The User-Agent sessiond's own CLI sends; sessions opened with it are "command line".
 pub const CLI_USER_AGENT_PREFIX: &str = "sessiond-cli/";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -28,15 +29,16 @@ pub struct LoginRequest {
     pub client_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,
     pub session_id: String,
     #[serde(with = "crate::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub user_id: i64,
@@ -50,14 +52,18 @@ pub struct SessionView {
     pub actor: Option<String>,
     pub state: String,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub login_time: OffsetDateTime,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_active: OffsetDateTime,
     /// Seconds since the last activity (while active).
     pub idle_seconds: Option<i64>,
     #[serde(with = "crate::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "crate::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub logout_time: Option<OffsetDateTime>,
     pub end_reason: Option<String>,
     /// Whether this is the session of the request that asked.
@@ -67,19 +73,19 @@ pub struct SessionView {
     pub pam_username: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RevokeOthersResponse {
     pub revoked: Vec<String>,
 }
 
 /// `P` is how the privilege names are held: a list of names for a reader, the server's
 /// JSON rendering of them (made once per user) for the writer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct WhoAmI<P = Vec<String>> {
     pub user: UserView,
     /// The caller's session; `null` when the caller used an access token.
@@ -90,13 +96,13 @@ pub struct WhoAmI<P = Vec<String>> {
     pub privileges: P,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Avatar {
     pub size: String,
     pub url: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub name: String,
@@ -119,18 +125,21 @@ pub struct UserView {
     pub home_directory: Option<String>,
     pub can_change_password: bool,
     pub avatars: Vec<Avatar>,
+    #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
     pub enabled: bool,
     pub roles: Vec<String>,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 
 /// The settable fields of a user. On create, `name` is required; on PATCH every field is
 /// optional, an absent field is kept and an empty string clears a text field.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserFields {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +186,7 @@ pub struct UserFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatars: Option<Vec<Avatar>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -185,12 +195,12 @@ pub struct UserFields {
     pub roles: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserList {
     pub users: Vec<UserView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleView {
     pub name: String,
     pub description: String,
@@ -198,7 +208,7 @@ pub struct RoleView {
     pub privileges: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     pub name: String,
@@ -207,18 +217,18 @@ pub struct RoleRequest {
     pub privileges: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleList {
     pub roles: Vec<RoleView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PrivilegeView {
     pub name: String,
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GroupView {
     pub id: i64,
     pub name: String,
@@ -228,21 +238,22 @@ pub struct GroupView {
     pub members: Option<Vec<i64>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRequest {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GroupList {
     pub groups: Vec<GroupView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditView {
     pub id: i64,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub time: OffsetDateTime,
     pub kind: String,
     pub actor_id: Option<i64>,
@@ -253,26 +264,27 @@ pub struct AuditView {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
     pub events: Vec<AuditView>,
 }
 
 /// A user name locked after failed logins from several addresses (whether or not a user
 /// has it).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LockoutView {
     pub name: String,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub locked_until: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LockoutList {
     pub lockouts: Vec<LockoutView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
     /// PEM: `BEGIN PUBLIC KEY` (SPKI) or `BEGIN RSA PUBLIC KEY` (PKCS#1), RSA of 2048 bits
@@ -280,23 +292,24 @@ pub struct KeyRequest {
     pub public_key: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
     pub id: String,
     pub user_id: i64,
     pub public_key: String,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
 
 /// An extension app (Symphony OBO). On create `app_id` and `public_key` are required; on
 /// PATCH every field is optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,7 +328,7 @@ pub struct AppRequest {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppView {
     pub app_id: String,
     pub name: String,
@@ -324,21 +337,22 @@ pub struct AppView {
     pub users: Vec<i64>,
     pub enabled: bool,
     #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppList {
     pub apps: Vec<AppView>,
 }
 
 /// Every native error: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine-readable code: bad_request, unauthorized, forbidden, not_found,
     /// method_not_allowed, conflict, payload_too_large, unsupported_media_type,
@@ -347,7 +361,7 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
 }

@@ -754,3 +754,59 @@ async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
     assert!(!clients.contains(&"198.51.100.1"), "{audit}");
     t.stop().await;
 }
+
+/// The OpenAPI document: served without a token, OpenAPI 3.1, and naming every native
+/// operation with its security and error envelope.
+#[tokio::test]
+async fn the_openapi_document_describes_the_native_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestServer::start(&dir).await;
+    let resp = t
+        .http
+        .get(t.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let doc: Value = resp.json().await.unwrap();
+    if let Ok(path) = std::env::var("SESSIOND_WRITE_OPENAPI") {
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/login", "post"),
+        ("/api/v1/session", "get"),
+        ("/api/v1/sessions", "get"),
+        ("/api/v1/sessions/{id}", "delete"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/groups/{id}/members/{user}", "put"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/apps/{app_id}", "delete"),
+    ] {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} is missing");
+        assert!(
+            op["responses"]["401"].is_object(),
+            "{method} {path}: no 401"
+        );
+    }
+    assert!(paths["/api/v1/login"]["post"]["security"].is_null());
+    assert_eq!(
+        paths["/api/v1/session"]["get"]["security"][0]["bearer"],
+        json!([])
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in ["SessionView", "UserView", "ErrorBody", "LoginRequest"] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    t.stop().await;
+}

@@ -37,6 +37,16 @@ fn user_id(s: &str) -> NativeResult<i64> {
         .map_err(|_| NativeError::bad_request(format!("{s:?} is not a user id (an integer)")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/keys",
+    tag = "keys",
+    summary = "Add an RSA public key for JWT logins",
+    params(("id" = String, Path, description = "User id or name")),
+    request_body = api::KeyRequest,
+    responses((status = 201, body = api::KeyView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn add_key(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -50,6 +60,15 @@ pub async fn add_key(
     Ok((StatusCode::CREATED, Json(key_view(&key))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/keys",
+    tag = "keys",
+    summary = "A user's RSA public keys",
+    params(("id" = String, Path, description = "User id or name")),
+    responses((status = 200, body = api::KeyList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_keys(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -61,6 +80,15 @@ pub async fn list_keys(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/keys/{key}",
+    tag = "keys",
+    summary = "Delete a key",
+    params(("id" = String, Path, description = "User id or name"), ("key" = String, Path, description = "Key id")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn delete_key(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -80,6 +108,15 @@ fn spec(r: api::AppRequest) -> AppSpec {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps",
+    tag = "apps",
+    summary = "Register an extension app",
+    request_body = api::AppRequest,
+    responses((status = 201, body = api::AppView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn create_app(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -93,6 +130,14 @@ pub async fn create_app(
     Ok((StatusCode::CREATED, Json(app_view(&app))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps",
+    tag = "apps",
+    summary = "List extension apps",
+    responses((status = 200, body = api::AppList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_apps(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -103,6 +148,15 @@ pub async fn list_apps(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps/{app_id}",
+    tag = "apps",
+    summary = "One app",
+    params(("app_id" = String, Path, description = "App id")),
+    responses((status = 200, body = api::AppView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn get_app(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -111,6 +165,16 @@ pub async fn get_app(
     Ok(Json(app_view(&s.core.get_app(&p, &app_id).await?)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/apps/{app_id}",
+    tag = "apps",
+    summary = "Change an app",
+    params(("app_id" = String, Path, description = "App id")),
+    request_body = api::AppRequest,
+    responses((status = 200, body = api::AppView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn modify_app(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -125,6 +189,15 @@ pub async fn modify_app(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/apps/{app_id}",
+    tag = "apps",
+    summary = "Delete an app",
+    params(("app_id" = String, Path, description = "App id")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn delete_app(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,

@@ -15,6 +15,14 @@ use crate::extract::{ApiJson, Caller, ClientInfo};
 use crate::state::AppState;
 use crate::views;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "session",
+    summary = "Log in with a user name and password; opens a session",
+    request_body = api::LoginRequest,
+    responses((status = 200, body = api::LoginResponse), super::openapi::Errors),
+)]
 pub async fn login(
     State(s): State<AppState>,
     client: ClientInfo,
@@ -50,6 +58,14 @@ pub async fn login(
 
 /// Written here rather than returned: the answer borrows the caller's privilege names,
 /// rendered once per user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "session",
+    summary = "Who is behind this token: the user, the session and the privileges",
+    responses((status = 200, body = api::WhoAmI), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) -> Response {
     let now = s.core.now();
     // The answer is 1 to 5 KB (the privilege names): written into one buffer.
@@ -69,6 +85,14 @@ pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) ->
     )
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    summary = "End the caller's own session",
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn logout(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -77,6 +101,14 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session/others",
+    tag = "session",
+    summary = "End every other session of the caller",
+    responses((status = 200, body = api::RevokeOthersResponse), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn revoke_others(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -85,13 +117,22 @@ pub async fn revoke_others(
     Ok(Json(api::RevokeOthersResponse { revoked }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     old_password: String,
     new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/password",
+    tag = "session",
+    summary = "Change the caller's own password",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn change_password(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,

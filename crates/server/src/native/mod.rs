@@ -4,6 +4,7 @@ mod apps;
 mod convert;
 pub mod error;
 mod identity;
+pub mod openapi;
 mod sessions;
 mod users;
 
@@ -43,6 +44,7 @@ impl Dialect for Native {
 /// The table of contents of the native API.
 fn routes(mount: Mount) -> Mount {
     mount
+        .route("/openapi.json", get(openapi::serve))
         .route("/login", post(identity::login))
         .route("/session", get(identity::whoami).delete(identity::logout))
         .route("/session/others", delete(identity::revoke_others))

@@ -15,7 +15,8 @@ use crate::problem::Kind;
 use crate::state::AppState;
 use crate::views;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     user: Option<String>,
     server: Option<String>,
@@ -37,6 +38,15 @@ pub(super) async fn resolve_user(core: &Core, s: &str) -> NativeResult<UserId> {
 
 /// Without `PRIVILEGE_SESSION_READ` and without a `user` filter, a caller sees their own
 /// sessions; asking for someone else's without the privilege is 403.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    summary = "List sessions (one's own without PRIVILEGE_SESSION_READ)",
+    params(ListQuery),
+    responses((status = 200, body = api::SessionList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -95,6 +105,15 @@ async fn render(
         .collect())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    summary = "One session",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, body = api::SessionView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -104,6 +123,15 @@ pub async fn show(
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    summary = "End a session (another user's with PRIVILEGE_SESSION_WRITE)",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, body = api::SessionView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -113,7 +141,8 @@ pub async fn revoke(
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     kind: Option<String>,
     user: Option<String>,
@@ -121,6 +150,15 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    summary = "The audit log",
+    params(AuditQuery),
+    responses((status = 200, body = api::AuditList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn audit(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,

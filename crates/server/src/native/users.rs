@@ -26,6 +26,14 @@ fn group_id(s: &str) -> NativeResult<GroupId> {
         .map_err(|_| NativeError::bad_request(format!("{s:?} is not a group id (an integer)")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "List users",
+    responses((status = 200, body = api::UserList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -36,6 +44,15 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Create a user",
+    request_body = api::UserFields,
+    responses((status = 201, body = api::UserView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -45,6 +62,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(views::user(&user))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "One user",
+    params(("id" = String, Path, description = "User id or name")),
+    responses((status = 200, body = api::UserView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn show(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -54,6 +80,16 @@ pub async fn show(
     Ok(Json(views::user(&user)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Change a user",
+    params(("id" = String, Path, description = "User id or name")),
+    request_body = api::UserFields,
+    responses((status = 200, body = api::UserView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn modify(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -67,6 +103,15 @@ pub async fn modify(
     Ok(Json(views::user(&user)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Delete a user",
+    params(("id" = String, Path, description = "User id or name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn remove(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -76,6 +121,16 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/roles",
+    tag = "users",
+    summary = "Replace a user's roles",
+    params(("id" = String, Path, description = "User id or name")),
+    request_body = Vec<String>,
+    responses((status = 200, body = api::UserView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn set_roles(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -86,6 +141,15 @@ pub async fn set_roles(
     Ok(Json(views::user(&user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/groups",
+    tag = "users",
+    summary = "The groups a user is in",
+    params(("id" = String, Path, description = "User id or name")),
+    responses((status = 200, body = api::GroupList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn groups_of(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -97,6 +161,14 @@ pub async fn groups_of(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles",
+    tag = "roles",
+    summary = "List roles",
+    responses((status = 200, body = api::RoleList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_roles(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -107,6 +179,15 @@ pub async fn list_roles(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles/{name}",
+    tag = "roles",
+    summary = "One role",
+    params(("name" = String, Path, description = "Role name")),
+    responses((status = 200, body = api::RoleView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn show_role(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -122,6 +203,15 @@ fn privileges(names: &[String]) -> NativeResult<PrivilegeSet> {
         .collect()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles",
+    tag = "roles",
+    summary = "Create a role",
+    request_body = api::RoleRequest,
+    responses((status = 201, body = api::RoleView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn create_role(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -141,6 +231,16 @@ pub async fn create_role(
     Ok((StatusCode::CREATED, Json(views::role(&role))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/roles/{name}",
+    tag = "roles",
+    summary = "Replace a role",
+    params(("name" = String, Path, description = "Role name")),
+    request_body = api::RoleRequest,
+    responses((status = 200, body = api::RoleView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn replace_role(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -157,6 +257,15 @@ pub async fn replace_role(
     Ok(Json(views::role(&role)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/roles/{name}",
+    tag = "roles",
+    summary = "Delete a role",
+    params(("name" = String, Path, description = "Role name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn delete_role(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -167,6 +276,14 @@ pub async fn delete_role(
 }
 
 /// The privilege vocabulary; any signed-in caller may read it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privileges",
+    tag = "roles",
+    summary = "Every privilege",
+    responses((status = 200, body = Vec<api::PrivilegeView>), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_privileges(_: Caller<Native>) -> Json<Vec<api::PrivilegeView>> {
     Json(
         Privilege::all()
@@ -178,6 +295,14 @@ pub async fn list_privileges(_: Caller<Native>) -> Json<Vec<api::PrivilegeView>>
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    tag = "groups",
+    summary = "List groups",
+    responses((status = 200, body = api::GroupList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_groups(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -188,6 +313,15 @@ pub async fn list_groups(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups",
+    tag = "groups",
+    summary = "Create a group",
+    request_body = api::GroupRequest,
+    responses((status = 201, body = api::GroupView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn create_group(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -200,6 +334,15 @@ pub async fn create_group(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{id}",
+    tag = "groups",
+    summary = "One group with its members",
+    params(("id" = String, Path, description = "Group id or name")),
+    responses((status = 200, body = api::GroupView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn show_group(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -209,6 +352,15 @@ pub async fn show_group(
     Ok(Json(views::group(&g, Some(members))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{id}",
+    tag = "groups",
+    summary = "Delete a group",
+    params(("id" = String, Path, description = "Group id or name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn delete_group(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -218,6 +370,15 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{id}/members/{user}",
+    tag = "groups",
+    summary = "Add a user to a group",
+    params(("id" = String, Path, description = "Group id or name"), ("user" = String, Path, description = "User id or name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -229,6 +390,15 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{id}/members/{user}",
+    tag = "groups",
+    summary = "Remove a user from a group",
+    params(("id" = String, Path, description = "Group id or name"), ("user" = String, Path, description = "User id or name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn remove_member(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -241,6 +411,14 @@ pub async fn remove_member(
 }
 
 /// `GET /api/v1/lockouts`: the names locked now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/lockouts",
+    tag = "users",
+    summary = "Names locked after failed logins",
+    responses((status = 200, body = api::LockoutList), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn list_lockouts(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
@@ -255,6 +433,15 @@ pub async fn list_lockouts(
 }
 
 /// `DELETE /api/v1/lockouts/{name}`: lifts the lock on a name and forgets its failures.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/lockouts/{name}",
+    tag = "users",
+    summary = "Lift a lock-out",
+    params(("name" = String, Path, description = "Locked user name")),
+    responses((status = 204, description = "Done"), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
 pub async fn clear_lockout(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
