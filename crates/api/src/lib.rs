@@ -22,7 +22,9 @@ pub const CLI_USER_AGENT_PREFIX: &str = "sessiond-cli/";
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
     /// Optional free text describing the client (defaults to the User-Agent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +95,7 @@ pub struct WhoAmI<P = Vec<String>> {
     /// Set when the caller used an access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_id: Option<String>,
+    #[schema(value_type = Vec<String>)]
     pub privileges: P,
 }
 
@@ -241,6 +244,7 @@ pub struct GroupView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRequest {
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")]
     pub name: String,
 }
 

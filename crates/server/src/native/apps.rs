@@ -42,7 +42,7 @@ fn user_id(s: &str) -> NativeResult<i64> {
     path = "/api/v1/users/{id}/keys",
     tag = "keys",
     summary = "Add an RSA public key for JWT logins",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     request_body = api::KeyRequest,
     responses((status = 201, body = api::KeyView), super::openapi::Errors),
     security(("bearer" = [])),
@@ -65,7 +65,7 @@ pub async fn add_key(
     path = "/api/v1/users/{id}/keys",
     tag = "keys",
     summary = "A user's RSA public keys",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = api::KeyList), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -85,7 +85,7 @@ pub async fn list_keys(
     path = "/api/v1/users/{id}/keys/{key}",
     tag = "keys",
     summary = "Delete a key",
-    params(("id" = String, Path, description = "User id or name"), ("key" = String, Path, description = "Key id")),
+    params(("id" = i64, Path, description = "User id"), ("key" = String, Path, description = "Key id")),
     responses((status = 204, description = "Done"), super::openapi::Errors),
     security(("bearer" = [])),
 )]

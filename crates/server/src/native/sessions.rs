@@ -18,10 +18,14 @@ use crate::views;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// A user id or name; without `PRIVILEGE_SESSION_READ`, only one's own.
     user: Option<String>,
     server: Option<String>,
+    /// The client's address or name (a leading `\\` is dropped).
     client: Option<String>,
+    #[param(value_type = Option<String>, pattern = "^(active|ended|all)$")]
     state: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 0)]
     limit: Option<u32>,
 }
 
@@ -144,9 +148,13 @@ pub async fn revoke(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    #[param(value_type = Option<String>, pattern = "^(login|login_failed|logout|revoke|session_ended|denied|user_created|user_changed|user_deleted|password_changed|roles_changed|role_changed|group_changed|access_token_created|access_token_changed|access_token_deleted|account_locked)$")]
     kind: Option<String>,
+    /// A user id or name: the events that user caused.
     user: Option<String>,
+    #[param(value_type = Option<String>, format = DateTime)]
     since: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 0)]
     limit: Option<u32>,
 }
 

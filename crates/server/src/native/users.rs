@@ -67,7 +67,7 @@ pub async fn create(
     path = "/api/v1/users/{id}",
     tag = "users",
     summary = "One user",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = api::UserView), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -85,7 +85,7 @@ pub async fn show(
     path = "/api/v1/users/{id}",
     tag = "users",
     summary = "Change a user",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     request_body = api::UserFields,
     responses((status = 200, body = api::UserView), super::openapi::Errors),
     security(("bearer" = [])),
@@ -108,7 +108,7 @@ pub async fn modify(
     path = "/api/v1/users/{id}",
     tag = "users",
     summary = "Delete a user",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     responses((status = 204, description = "Done"), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -126,7 +126,7 @@ pub async fn remove(
     path = "/api/v1/users/{id}/roles",
     tag = "users",
     summary = "Replace a user's roles",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     request_body = Vec<String>,
     responses((status = 200, body = api::UserView), super::openapi::Errors),
     security(("bearer" = [])),
@@ -146,7 +146,7 @@ pub async fn set_roles(
     path = "/api/v1/users/{id}/groups",
     tag = "users",
     summary = "The groups a user is in",
-    params(("id" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = api::GroupList), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -339,7 +339,7 @@ pub async fn create_group(
     path = "/api/v1/groups/{id}",
     tag = "groups",
     summary = "One group with its members",
-    params(("id" = String, Path, description = "Group id or name")),
+    params(("id" = i64, Path, description = "Group id")),
     responses((status = 200, body = api::GroupView), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -357,7 +357,7 @@ pub async fn show_group(
     path = "/api/v1/groups/{id}",
     tag = "groups",
     summary = "Delete a group",
-    params(("id" = String, Path, description = "Group id or name")),
+    params(("id" = i64, Path, description = "Group id")),
     responses((status = 204, description = "Done"), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -375,7 +375,7 @@ pub async fn delete_group(
     path = "/api/v1/groups/{id}/members/{user}",
     tag = "groups",
     summary = "Add a user to a group",
-    params(("id" = String, Path, description = "Group id or name"), ("user" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "Group id"), ("user" = i64, Path, description = "User id")),
     responses((status = 204, description = "Done"), super::openapi::Errors),
     security(("bearer" = [])),
 )]
@@ -395,7 +395,7 @@ pub async fn add_member(
     path = "/api/v1/groups/{id}/members/{user}",
     tag = "groups",
     summary = "Remove a user from a group",
-    params(("id" = String, Path, description = "Group id or name"), ("user" = String, Path, description = "User id or name")),
+    params(("id" = i64, Path, description = "Group id"), ("user" = i64, Path, description = "User id")),
     responses((status = 204, description = "Done"), super::openapi::Errors),
     security(("bearer" = [])),
 )]
