@@ -125,3 +125,20 @@ pub fn document() -> &'static str {
 pub async fn serve() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use sessiond_core::model::AuditKind;
+
+    #[test]
+    fn the_audit_kinds_in_the_document_are_the_cores() {
+        let doc: serde_json::Value = serde_json::from_str(super::document()).unwrap();
+        let params = doc["paths"]["/api/v1/audit"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let kind = params.iter().find(|p| p["name"] == "kind").unwrap();
+        let pattern = kind["schema"]["pattern"].as_str().unwrap();
+        let kinds: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(pattern, format!("^({})$", kinds.join("|")));
+    }
+}
