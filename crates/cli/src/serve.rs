@@ -122,7 +122,7 @@ pub struct ServeArgs {
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Keytab for the MIM PAM dialect's Integrated Windows Authentication (HTTP Negotiate),
-    /// holding HTTP/host@REALM. Needs a build with `--features kerberos`.
+    /// holding HTTP/host@REALM. Loads MIT's libgssapi_krb5.so.2 (Debian: libgssapi-krb5-2).
     #[arg(long, env = "SESSIOND_KEYTAB", value_name = "FILE")]
     pub keytab: Option<PathBuf>,
     /// NetBIOS domain of PAM user names, DOMAIN\name [default: the Kerberos realm's first
@@ -848,23 +848,11 @@ fn negotiator(
             keytab.display()
         )));
     }
-    #[cfg(feature = "kerberos")]
-    {
-        let acceptor = sessiond_server::negotiate::gssapi::GssAcceptor::new(
-            keytab,
-            &data_dir.join("pam.rcache2"),
-        )
-        .map_err(|e| Fail::new(format!("--keytab {}: {e}", keytab.display())))?;
-        tracing::info!(keytab = %keytab.display(), "HTTP Negotiate enabled for the PAM dialect");
-        Ok(Some(Arc::new(acceptor)))
-    }
-    #[cfg(not(feature = "kerberos"))]
-    {
-        let _ = data_dir;
-        Err(Fail::usage(
-            "--keytab needs Kerberos support: build with `cargo build --features kerberos` (Debian packages libkrb5-dev and libclang-dev)",
-        ))
-    }
+    let acceptor =
+        sessiond_server::negotiate::gssapi::GssAcceptor::new(keytab, &data_dir.join("pam.rcache2"))
+            .map_err(|e| Fail::new(format!("--keytab {}: {e}", keytab.display())))?;
+    tracing::info!(keytab = %keytab.display(), "HTTP Negotiate enabled for the PAM dialect");
+    Ok(Some(Arc::new(acceptor)))
 }
 
 pub async fn migrate(store: StoreSpec) -> Result<(), Fail> {

@@ -23,8 +23,8 @@
 //! - `app`: the whole app: every dialect behind `Dispatch`.
 //! - `listener`: the accept loop: connection cap, header, idle and TLS handshake
 //!   time-outs, shedding the idlest connection when full.
-//! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor interface; the GSS-API
-//!   implementation is behind the `kerberos` feature.
+//! - `negotiate`: the HTTP Negotiate (SPNEGO/Kerberos) acceptor: MIT's GSS-API, loaded at
+//!   run time when a keytab is configured.
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.

@@ -1,6 +1,6 @@
 //! HTTP Negotiate (RFC 4559): SPNEGO tokens accepted with the service's keytab. The
-//! GSS-API acceptor (feature `kerberos`, MIT Kerberos through `libgssapi`) implements
-//! `Negotiate`; without the feature a server cannot be given a keytab.
+//! GSS-API acceptor (`gssapi`: MIT Kerberos' library, loaded at run time) implements
+//! `Negotiate`.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
@@ -28,7 +28,6 @@ pub trait Negotiate: Send + Sync + 'static {
     fn accept(&self, token: &[u8]) -> Result<Accepted, NegotiateError>;
 }
 
-#[cfg(feature = "kerberos")]
 pub mod gssapi;
 
 /// The realm of the first principal in an MIT keytab file (format 0x0502), to derive the
