@@ -99,7 +99,7 @@ fn main() {
             Command::Serve { args, log } => {
                 let settings = args.resolve(log)?;
                 logging::init(settings.log.as_deref(), settings.log_format);
-                for var in serve::unknown_env_vars() {
+                for var in serve::unknown_env_vars(&<Cli as clap::CommandFactory>::command()) {
                     tracing::warn!("unknown environment variable {var} is ignored (a typo?)");
                 }
                 serve::run(settings).await

@@ -334,65 +334,33 @@ pub struct TlsSettings {
     pub hostnames: Vec<String>,
 }
 
-/// Every variable sessiond reads; any other `SESSIOND_*` is reported as a likely typo.
-pub const KNOWN_ENV: &[&str] = &[
-    "SESSIOND_CONFIG",
-    "SESSIOND_LISTEN",
-    "SESSIOND_DATA_DIR",
-    "SESSIOND_STORE",
-    "SESSIOND_STORE_POOL_SIZE",
-    "SESSIOND_TLS_CERT",
-    "SESSIOND_TLS_KEY",
-    "SESSIOND_TLS_HOSTNAMES",
-    "SESSIOND_INSECURE_HTTP",
+/// Variables sessiond reads that are no option of a command (each option's own variable is
+/// declared once, on the option, and read from there).
+const OTHER_ENV: &[&str] = &[
+    "SESSIOND_ADMIN_PASSWORD",
+    "SESSIOND_PASSWORD",
     // Read by the test suite only.
     "SESSIOND_TEST_POSTGRES",
-    "SESSIOND_SERVER_NAME",
-    "SESSIOND_IDLE_TIMEOUT",
-    "SESSIOND_SESSION_LIFETIME",
-    "SESSIOND_HISTORY_RETENTION",
-    "SESSIOND_AUDIT_RETENTION",
-    "SESSIOND_MAX_BODY_BYTES",
-    "SESSIOND_FLUSH_INTERVAL",
-    "SESSIOND_SWEEP_INTERVAL",
-    "SESSIOND_HASH_CONCURRENCY",
-    "SESSIOND_CACHE_CAPACITY",
-    "SESSIOND_WARM_CACHE",
-    "SESSIOND_PAGE_SIZE",
-    "SESSIOND_MAX_CONNECTIONS",
-    "SESSIOND_HEADER_TIMEOUT",
-    "SESSIOND_KEEP_ALIVE_TIMEOUT",
-    "SESSIOND_TLS_HANDSHAKE_TIMEOUT",
-    "SESSIOND_COMMVAULT_ROOTS",
-    "SESSIOND_KEYTAB",
-    "SESSIOND_PAM_DOMAIN",
-    "SESSIOND_PAM_PUBLIC_URL",
-    "SESSIOND_PAM_BASIC",
-    "SESSIOND_PAM_HOSTS",
-    "SESSIOND_READ_TIMEOUT",
-    "SESSIOND_LOG_FORMAT",
-    "SESSIOND_PAM_CORS_ORIGINS",
-    "SESSIOND_PAM_CORS_CREDENTIALS",
-    "SESSIOND_PAM_PRINCIPAL_MAP",
-    "SESSIOND_LOCKOUT_THRESHOLD",
-    "SESSIOND_LOCKOUT_ADDRESSES",
-    "SESSIOND_THROTTLE_AFTER",
-    "SESSIOND_THROTTLE_MAX_WAIT",
-    "SESSIOND_LOCKOUT_WINDOW",
-    "SESSIOND_LOCKOUT_DURATION",
-    "SESSIOND_ADMIN_PASSWORD",
-    "SESSIOND_ADMIN_PASSWORD_FILE",
-    "SESSIOND_LOG",
-    "SESSIOND_SERVER",
-    "SESSIOND_CREDENTIALS",
-    "SESSIOND_CA",
-    "SESSIOND_PASSWORD",
 ];
 
-pub fn unknown_env_vars() -> Vec<String> {
+/// Every `SESSIOND_*` variable set but read by nothing: each is reported as a likely typo.
+/// `cli` is the whole command line's definition, whose options name their variables.
+pub fn unknown_env_vars(cli: &clap::Command) -> Vec<String> {
+    fn collect(cmd: &clap::Command, known: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                known.push(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, known);
+        }
+    }
+    let mut known: Vec<String> = OTHER_ENV.iter().map(|s| (*s).to_owned()).collect();
+    collect(cli, &mut known);
     std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
-        .filter(|k| k.starts_with("SESSIOND_") && !KNOWN_ENV.contains(&k.as_str()))
+        .filter(|k| k.starts_with("SESSIOND_") && !known.contains(k))
         .collect()
 }
 

@@ -381,6 +381,8 @@ fn unknown_environment_variable_is_warned_about() {
         &[
             ("SESSIOND_LISTN", "x"),
             ("SESSIOND_ADMIN_PASSWORD", "admin-password-1"),
+            ("SESSIOND_METRICS", "true"),
+            ("SESSIOND_TRUSTED_PROXY", "127.0.0.1"),
         ],
     );
     let out = server.stop();
@@ -396,8 +398,14 @@ fn unknown_environment_variable_is_warned_about() {
         "{}",
         out.stderr
     );
-    // Variables sessiond knows are not warned about.
-    for known in ["SESSIOND_LOG", "SESSIOND_ADMIN_PASSWORD"] {
+    // Variables sessiond knows are not warned about: each option's own, read from its
+    // declaration, and the few that are no option.
+    for known in [
+        "SESSIOND_LOG",
+        "SESSIOND_ADMIN_PASSWORD",
+        "SESSIOND_METRICS",
+        "SESSIOND_TRUSTED_PROXY",
+    ] {
         assert!(!out.stderr.contains(known), "{known}: {}", out.stderr);
     }
 }
