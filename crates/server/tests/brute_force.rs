@@ -201,6 +201,24 @@ async fn a_lock_from_several_addresses_lasts_until_it_ends_or_an_admin_lifts_it(
     );
     let (_, audit) = s.get("/api/v1/audit?kind=account_locked", &admin).await;
     assert_eq!(audit["events"].as_array().unwrap().len(), 1, "{audit}");
+    // Counted for operators: one lock, and the refused login by its result.
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\nsessiond_lockouts_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sessiond_logins_total{dialect=\"native\",result=\"locked\"} 2\n"),
+        "{metrics}"
+    );
     // Only an administrator lifts it.
     let eve = s.login("eve", "eve-password").await.0;
     let (status, _) = s
