@@ -169,6 +169,18 @@ impl<D: Dialect> FromRequestParts<AppState> for Presented<D> {
     }
 }
 
+/// The value of the cookie `name` in the request's `Cookie` headers, if it sends one.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// The token of `Authorization: Bearer <token>`, if the request carries one.
 pub fn bearer<D: Dialect>(headers: &HeaderMap) -> Result<Option<Credential>, Failure<D>> {
     match authorization::<D>(headers)? {

@@ -104,14 +104,8 @@ impl Dialect for Ui {
 
 /// The page session's token from the `Cookie` header, if it carries a plausible one.
 pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim())
+    crate::extract::cookie(headers, COOKIE)
+        .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= MAX_TOKEN && v.is_ascii())
 }
 

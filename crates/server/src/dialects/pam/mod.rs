@@ -80,14 +80,7 @@ impl Dialect for Pam {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+    crate::extract::cookie(headers, COOKIE).map(str::to_owned)
 }
 
 /// The challenges every 401 offers: the schemes this server accepts here.
