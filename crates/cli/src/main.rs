@@ -3,6 +3,7 @@
 mod arenas;
 mod client;
 mod commands;
+mod config;
 mod fail;
 mod logging;
 mod private;
@@ -11,11 +12,11 @@ mod table;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 use crate::fail::Fail;
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(
     name = "sessiond",
     version,
@@ -40,18 +41,25 @@ pub struct ClientOpts {
     pub json: bool,
 }
 
+/// The options of `serve` (and of `config`, which reports them).
+#[derive(clap::Args)]
+struct ServeCommand {
+    #[command(flatten)]
+    args: serve::ServeArgs,
+    /// Log filter, e.g. info or sessiond=debug [default: info].
+    #[arg(long, env = "SESSIOND_LOG", value_name = "FILTER")]
+    log: Option<String>,
+}
+
 // Parsed once at start-up: the size of its variants does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve {
-        #[command(flatten)]
-        args: serve::ServeArgs,
-        /// Log filter, e.g. info or sessiond=debug [default: info].
-        #[arg(long, env = "SESSIOND_LOG", value_name = "FILTER")]
-        log: Option<String>,
-    },
+    Serve(ServeCommand),
+    /// Print the configuration `serve` would run with: each setting, its value and where it
+    /// came from (flag, environment, file or default), secrets masked; then check it.
+    Config(ServeCommand),
     /// Create or upgrade the store's schema, then exit.
     Migrate {
         /// Directory of the embedded SQLite store [default: ./sessiond-data].
@@ -66,7 +74,9 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if matches!(cli.command, Command::Serve { .. } | Command::Migrate { .. }) {
         private::restrict_umask();
     }
@@ -96,13 +106,24 @@ fn main() {
     };
     let result: Result<(), Fail> = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { args, log } => {
+            Command::Serve(ServeCommand { args, log }) => {
                 let settings = args.resolve(log)?;
                 logging::init(settings.log.as_deref(), settings.log_format);
                 for var in serve::unknown_env_vars(&<Cli as clap::CommandFactory>::command()) {
                     tracing::warn!("unknown environment variable {var} is ignored (a typo?)");
                 }
                 serve::run(settings).await
+            }
+            Command::Config(ServeCommand { args, log }) => {
+                let command = <Cli as clap::CommandFactory>::command();
+                let config = command
+                    .find_subcommand("config")
+                    .expect("the config command");
+                let sub = matches
+                    .subcommand_matches("config")
+                    .expect("config's matches");
+                config::print(&config::report(config, sub, &args)?);
+                args.resolve(log).map(|_| ())
             }
             Command::Migrate { data_dir, store } => {
                 let dir = data_dir.unwrap_or_else(|| PathBuf::from("./sessiond-data"));

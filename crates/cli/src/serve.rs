@@ -67,7 +67,7 @@ pub struct ServeArgs {
     pub tls_hostnames: Vec<String>,
     /// Serve plain HTTP instead of HTTPS (only behind a proxy that terminates TLS).
     /// `--insecure-http` alone means true; `false` (also in the environment) overrides a
-    /// file's `true`.
+    /// file's `true` [default: false].
     #[arg(
         long,
         env = "SESSIOND_INSECURE_HTTP",
@@ -143,7 +143,8 @@ pub struct ServeArgs {
         value_name = "NAME"
     )]
     pub pam_hosts: Vec<String>,
-    /// Accept Authorization: Basic on the PAM endpoint (`--pam-basic` alone means true).
+    /// Accept Authorization: Basic on the PAM endpoint (`--pam-basic` alone means true)
+    /// [default: false].
     #[arg(
         long,
         env = "SESSIOND_PAM_BASIC",
@@ -171,7 +172,7 @@ pub struct ServeArgs {
     )]
     pub pam_cors_origins: Vec<String>,
     /// Let CORS requests carry credentials (cookies, Negotiate); `--pam-cors-credentials`
-    /// alone means true.
+    /// alone means true [default: false].
     #[arg(
         long,
         env = "SESSIOND_PAM_CORS_CREDENTIALS",

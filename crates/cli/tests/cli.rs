@@ -657,3 +657,47 @@ fn a_boolean_set_true_in_the_file_is_turned_off_by_the_environment() {
     assert!(server.url.starts_with("https://"), "{}", server.url);
     server.stop().ok();
 }
+
+#[test]
+fn config_shows_each_setting_with_its_source_and_masks_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("sessiond.toml");
+    std::fs::write(
+        &config,
+        "pam_basic = true\nidle_timeout = \"45m\"\nstore = \"postgres://app:s3cret@db/sessiond\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = run(
+        &["config", "--config", config, "--listen", "127.0.0.1:9"],
+        &[
+            ("SESSIOND_PAM_BASIC", "false"),
+            ("SESSIOND_ADMIN_PASSWORD", "admin-password-1"),
+        ],
+        None,
+    );
+    let line = |key: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} line:\n{}", out.stdout))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // True in the file, false in the environment: false, from the environment.
+    assert_eq!(line("pam_basic"), "pam_basic = false # environment");
+    assert_eq!(line("listen"), "listen = 127.0.0.1:9 # flag");
+    assert_eq!(line("idle_timeout"), "idle_timeout = 45m # file");
+    assert_eq!(line("session_lifetime"), "session_lifetime = 8h # default");
+    assert_eq!(
+        line("store"),
+        "store = postgres://app:********@db/sessiond # file"
+    );
+    assert_eq!(
+        line("admin_password"),
+        "admin_password = ******** # environment"
+    );
+    assert!(!out.stdout.contains("s3cret") && !out.stdout.contains("admin-password-1"));
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+}
