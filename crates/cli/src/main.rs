@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod config;
 mod fail;
+mod file_layer;
 mod logging;
 mod private;
 mod serve;
@@ -74,7 +75,16 @@ enum Command {
 }
 
 fn main() {
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The TOML file's values become the options' defaults: flag > environment > file.
+    let command = match file_layer::apply(<Cli as clap::CommandFactory>::command(), &argv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sessiond: {}", e.message);
+            std::process::exit(e.code);
+        }
+    };
+    let matches = command.clone().get_matches_from(&argv);
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if matches!(cli.command, Command::Serve { .. } | Command::Migrate { .. }) {
@@ -115,7 +125,6 @@ fn main() {
                 serve::run(settings).await
             }
             Command::Config(ServeCommand { args, log }) => {
-                let command = <Cli as clap::CommandFactory>::command();
                 let config = command
                     .find_subcommand("config")
                     .expect("the config command");

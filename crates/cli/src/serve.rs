@@ -1,5 +1,6 @@
 //! `sessiond serve` and `sessiond migrate`: configuration (flags, then `SESSIOND_*`
-//! environment variables, then the TOML file, then defaults) and the server's start-up.
+//! environment variables, then the TOML file, which `file_layer` turns into the options'
+//! defaults, then the built-in defaults) and the server's start-up.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,6 @@ use std::time::Duration;
 
 use crate::logging::LogFormat;
 use clap::Args;
-use serde::Deserialize;
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, LoginThrottle, SystemClock};
 use sessiond_server::{tls, AppState, ConnectionLimits, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
@@ -257,57 +257,6 @@ pub struct ServeArgs {
     pub log_format: Option<LogFormat>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    store: Option<String>,
-    store_pool_size: Option<u32>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    tls_hostnames: Option<Vec<String>>,
-    insecure_http: Option<bool>,
-    server_name: Option<String>,
-    idle_timeout: Option<String>,
-    session_lifetime: Option<String>,
-    history_retention: Option<String>,
-    audit_retention: Option<String>,
-    max_body_bytes: Option<usize>,
-    flush_interval: Option<String>,
-    sweep_interval: Option<String>,
-    hash_concurrency: Option<usize>,
-    cache_capacity: Option<usize>,
-    warm_cache: Option<bool>,
-    metrics: Option<bool>,
-    page_size: Option<u32>,
-    max_connections: Option<usize>,
-    header_timeout: Option<String>,
-    keep_alive_timeout: Option<String>,
-    tls_handshake_timeout: Option<String>,
-    commvault_roots: Option<Vec<String>>,
-    trusted_proxies: Option<Vec<String>>,
-    keytab: Option<PathBuf>,
-    pam_domain: Option<String>,
-    pam_public_url: Option<String>,
-    pam_hosts: Option<Vec<String>>,
-    pam_basic: Option<bool>,
-    #[serde(alias = "pam_read_timeout")]
-    read_timeout: Option<String>,
-    pam_cors_origins: Option<Vec<String>>,
-    pam_cors_credentials: Option<bool>,
-    pam_principal_map: Option<Vec<String>>,
-    lockout_threshold: Option<u32>,
-    lockout_addresses: Option<u32>,
-    throttle_after: Option<u32>,
-    throttle_max_wait: Option<String>,
-    lockout_window: Option<String>,
-    lockout_duration: Option<String>,
-    admin_password_file: Option<PathBuf>,
-    log: Option<String>,
-    log_format: Option<LogFormat>,
-}
-
 /// The resolved configuration.
 #[derive(Debug)]
 pub struct Settings {
@@ -395,41 +344,23 @@ fn to_time(d: Duration) -> time::Duration {
 
 impl ServeArgs {
     pub fn resolve(self, log_flag: Option<String>) -> Result<Settings, Fail> {
-        let file: FileConfig = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("cannot read configuration file {}", path.display())
-                })?;
-                toml::from_str(&text).map_err(|e| {
-                    Fail::usage(format!("configuration file {}: {e}", path.display()))
-                })?
-            }
-            None => FileConfig::default(),
-        };
-        let listen = self
-            .listen
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        // The file's values arrived as the options' defaults (`file_layer`).
+        let listen = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen.parse().map_err(|_| {
             Fail::usage(format!(
                 "--listen: {listen:?} is not an address like 127.0.0.1:8000"
             ))
         })?;
-        let pick = |flag: Option<String>, file: Option<String>, default: &str| {
-            flag.or(file).unwrap_or_else(|| default.to_owned())
-        };
-        let idle = pick(self.idle_timeout, file.idle_timeout, "30m");
-        let lifetime = pick(self.session_lifetime, file.session_lifetime, "8h");
-        let history = pick(self.history_retention, file.history_retention, "30d");
-        let audit = pick(self.audit_retention, file.audit_retention, "90d");
-        let flush = pick(self.flush_interval, file.flush_interval, "5s");
-        let sweep = pick(self.sweep_interval, file.sweep_interval, "60s");
-        let threshold = self
-            .lockout_threshold
-            .or(file.lockout_threshold)
-            .unwrap_or(5);
-        let window = pick(self.lockout_window, file.lockout_window, "15m");
-        let lock_for = pick(self.lockout_duration, file.lockout_duration, "30m");
+        let pick = |flag: Option<String>, default: &str| flag.unwrap_or_else(|| default.to_owned());
+        let idle = pick(self.idle_timeout, "30m");
+        let lifetime = pick(self.session_lifetime, "8h");
+        let history = pick(self.history_retention, "30d");
+        let audit = pick(self.audit_retention, "90d");
+        let flush = pick(self.flush_interval, "5s");
+        let sweep = pick(self.sweep_interval, "60s");
+        let threshold = self.lockout_threshold.unwrap_or(5);
+        let window = pick(self.lockout_window, "15m");
+        let lock_for = pick(self.lockout_duration, "30m");
         let lockout = if threshold == 0 {
             None
         } else {
@@ -441,16 +372,12 @@ impl ServeArgs {
                 lock_for: duration("--lockout-duration", &lock_for, false)?
                     .map(to_time)
                     .unwrap_or_default(),
-                min_addresses: self
-                    .lockout_addresses
-                    .or(file.lockout_addresses)
-                    .unwrap_or(3)
-                    .max(1),
+                min_addresses: self.lockout_addresses.unwrap_or(3).max(1),
             })
         };
         let throttle = {
-            let after = self.throttle_after.or(file.throttle_after).unwrap_or(5);
-            let max_wait = pick(self.throttle_max_wait, file.throttle_max_wait, "5m");
+            let after = self.throttle_after.unwrap_or(5);
+            let max_wait = pick(self.throttle_max_wait, "5m");
             let max_wait = duration("--throttle-max-wait", &max_wait, false)?
                 .map(to_time)
                 .unwrap_or_default();
@@ -469,7 +396,6 @@ impl ServeArgs {
         let core = CoreConfig {
             server_name: self
                 .server_name
-                .or(file.server_name)
                 .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
             idle_timeout: duration("--idle-timeout", &idle, true)?.map(to_time),
             session_lifetime: duration("--session-lifetime", &lifetime, true)?.map(to_time),
@@ -481,29 +407,19 @@ impl ServeArgs {
                 .unwrap_or_default(),
             hash_concurrency: self
                 .hash_concurrency
-                .or(file.hash_concurrency)
                 .unwrap_or(cpus.saturating_sub(1))
                 .max(1),
-            cache_capacity: self
-                .cache_capacity
-                .or(file.cache_capacity)
-                .unwrap_or(100_000)
-                .max(1),
+            cache_capacity: self.cache_capacity.unwrap_or(100_000).max(1),
             lockout,
             throttle,
         };
-        let read_timeout = pick(self.read_timeout, file.read_timeout, "30s");
-        let header = pick(self.header_timeout, file.header_timeout, "10s");
-        let keep_alive = pick(self.keep_alive_timeout, file.keep_alive_timeout, "30s");
-        let handshake = pick(
-            self.tls_handshake_timeout,
-            file.tls_handshake_timeout,
-            "10s",
-        );
+        let read_timeout = pick(self.read_timeout, "30s");
+        let header = pick(self.header_timeout, "10s");
+        let keep_alive = pick(self.keep_alive_timeout, "30s");
+        let handshake = pick(self.tls_handshake_timeout, "10s");
         let connections = ConnectionLimits {
             max_connections: self
                 .max_connections
-                .or(file.max_connections)
                 .unwrap_or_else(default_max_connections)
                 .max(1),
             header_timeout: duration("--header-timeout", &header, false)?.unwrap_or_default(),
@@ -514,41 +430,20 @@ impl ServeArgs {
         let server = ServerConfig {
             connections,
             read_timeout: duration("--read-timeout", &read_timeout, false)?.unwrap_or_default(),
-            max_body_bytes: self
-                .max_body_bytes
-                .or(file.max_body_bytes)
-                .unwrap_or(1024 * 1024),
+            max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
             flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
             sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
-            page_size: self
-                .page_size
-                .or(file.page_size)
-                .unwrap_or(100)
-                .clamp(1, 1000),
-            commvault_roots: commvault_roots(if self.commvault_roots.is_empty() {
-                file.commvault_roots
-            } else {
-                Some(self.commvault_roots)
-            })?,
+            page_size: self.page_size.unwrap_or(100).clamp(1, 1000),
+            commvault_roots: commvault_roots(
+                (!self.commvault_roots.is_empty()).then_some(self.commvault_roots),
+            )?,
             pam: PamConfig::default(),
             https: false,
-            metrics: self.metrics.or(file.metrics).unwrap_or(true),
-            trusted_proxies: if self.trusted_proxies.is_empty() {
-                file.trusted_proxies
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|p| proxy_net(p).map_err(|e| Fail::usage(format!("trusted_proxies: {e}"))))
-                    .collect::<Result<_, _>>()?
-            } else {
-                self.trusted_proxies
-            },
+            metrics: self.metrics.unwrap_or(true),
+            trusted_proxies: self.trusted_proxies,
         };
-        let keytab = self.keytab.or(file.keytab);
-        let pam_map = if self.pam_principal_map.is_empty() {
-            file.pam_principal_map.unwrap_or_default()
-        } else {
-            self.pam_principal_map
-        };
+        let keytab = self.keytab;
+        let pam_map = self.pam_principal_map;
         let mut principal_map = vec![];
         for m in pam_map {
             let (p, u) = m
@@ -560,7 +455,7 @@ impl ServeArgs {
             principal_map.push((p.to_owned(), u.to_owned()));
         }
         // Derived from the keytab's realm, else from this server's name.
-        let domain = self.pam_domain.or(file.pam_domain).unwrap_or_else(|| {
+        let domain = self.pam_domain.unwrap_or_else(|| {
             let realm = keytab
                 .as_ref()
                 .and_then(|k| std::fs::read(k).ok())
@@ -572,50 +467,27 @@ impl ServeArgs {
         let mut server = server;
         server.pam = PamConfig {
             domain,
-            public_url: self.pam_public_url.or(file.pam_public_url),
-            hosts: if self.pam_hosts.is_empty() {
-                file.pam_hosts.unwrap_or_default()
-            } else {
-                self.pam_hosts
-            },
-            basic: self.pam_basic.or(file.pam_basic).unwrap_or(false),
-            cors_origins: if self.pam_cors_origins.is_empty() {
-                file.pam_cors_origins.unwrap_or_default()
-            } else {
-                self.pam_cors_origins
-            },
-            cors_credentials: self
-                .pam_cors_credentials
-                .or(file.pam_cors_credentials)
-                .unwrap_or(false),
+            public_url: self.pam_public_url,
+            hosts: self.pam_hosts,
+            basic: self.pam_basic.unwrap_or(false),
+            cors_origins: self.pam_cors_origins,
+            cors_credentials: self.pam_cors_credentials.unwrap_or(false),
             secure_cookie: false,
             principal_map,
         };
         let data_dir = self
             .data_dir
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let store = store_spec(
-            self.store.or(file.store),
-            data_dir.clone(),
-            self.store_pool_size.or(file.store_pool_size),
-        )?;
-        let insecure_http = self.insecure_http.or(file.insecure_http).unwrap_or(false);
-        let (tls_cert, tls_key) = match (self.tls_cert, self.tls_key) {
-            (None, None) => (file.tls_cert, file.tls_key),
-            given => given,
-        };
+        let store = store_spec(self.store, data_dir.clone(), self.store_pool_size)?;
+        let insecure_http = self.insecure_http.unwrap_or(false);
+        let (tls_cert, tls_key) = (self.tls_cert, self.tls_key);
         if tls_cert.is_some() != tls_key.is_some() {
             return Err(Fail::usage("tls_cert and tls_key go together"));
         }
         let tls = (!insecure_http).then(|| TlsSettings {
             cert: tls_cert,
             key: tls_key,
-            hostnames: if self.tls_hostnames.is_empty() {
-                file.tls_hostnames.unwrap_or_default()
-            } else {
-                self.tls_hostnames
-            },
+            hostnames: self.tls_hostnames,
         });
         server.pam.secure_cookie = tls.is_some();
         server.https = tls.is_some();
@@ -643,10 +515,10 @@ impl ServeArgs {
             tls,
             core,
             server,
-            admin_password_file: self.admin_password_file.or(file.admin_password_file),
-            log: log_flag.or(file.log),
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
-            warm_cache: self.warm_cache.or(file.warm_cache).unwrap_or(true),
+            admin_password_file: self.admin_password_file,
+            log: log_flag,
+            log_format: self.log_format.unwrap_or_default(),
+            warm_cache: self.warm_cache.unwrap_or(true),
         })
     }
 }
