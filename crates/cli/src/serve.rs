@@ -484,7 +484,7 @@ impl ServeArgs {
         if tls_cert.is_some() != tls_key.is_some() {
             return Err(Fail::usage("tls_cert and tls_key go together"));
         }
-        let tls = (!insecure_http).then(|| TlsSettings {
+        let tls = (!insecure_http).then_some(TlsSettings {
             cert: tls_cert,
             key: tls_key,
             hostnames: self.tls_hostnames,
