@@ -46,6 +46,9 @@ fn request_seconds() -> Histogram {
 }
 
 pub struct Metrics {
+    /// From a change notice's arrival (PostgreSQL's LISTEN) to this node's cache having
+    /// forgotten what it names.
+    change_applied: Histogram,
     logins: Family<LoginLabels, Counter>,
     lockouts: Counter,
     throttled: Counter,
@@ -58,6 +61,8 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
+            // 10 µs to ~0.3 s, doubling.
+            change_applied: Histogram::new(exponential_buckets(0.000_01, 2.0, 15)),
             logins: Family::default(),
             lockouts: Counter::default(),
             throttled: Counter::default(),
@@ -135,6 +140,11 @@ impl Metrics {
         }
     }
 
+    /// A change notice applied to this node's cache, `seconds` after it arrived.
+    pub fn change_applied(&self, seconds: f64) {
+        self.change_applied.observe(seconds);
+    }
+
     pub(crate) fn locked_out(&self) {
         self.lockouts.inc();
     }
@@ -177,6 +187,12 @@ impl Metrics {
             "cache_misses",
             "Token look-ups that read the store",
             self.cache_misses.clone(),
+        );
+        registry.register_with_unit(
+            "change_evict_duration",
+            "Time from a change notice from another node (PostgreSQL) to its eviction here",
+            prometheus_client::registry::Unit::Seconds,
+            self.change_applied.clone(),
         );
         registry.register(
             "http_requests",

@@ -72,8 +72,10 @@ pub fn spawn_change_listener(core: Arc<Core>) -> Option<JoinHandle<()>> {
     let mut changes = core.subscribe_changes()?;
     Some(tokio::spawn(async move {
         while let Some(change) = changes.recv().await {
+            let arrived = std::time::Instant::now();
             tracing::debug!(?change, "change from the store");
             core.apply_change(change).await;
+            core.metrics.change_applied(arrived.elapsed().as_secs_f64());
         }
     }))
 }
