@@ -91,3 +91,77 @@ fn schemathesis_finds_no_server_error_and_no_contradiction() {
         log.stderr
     );
 }
+
+/// `/metrics` read by Prometheus' own parser (the Python client's OpenMetrics parser, which
+/// refuses anything the format does not allow), after a login and a who-am-i.
+#[test]
+fn prometheus_parses_the_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &[],
+        &[("SESSIOND_ADMIN_PASSWORD", "admin-password-1")],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let text = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let login: serde_json::Value = http
+            .post(format!("{}/api/v1/login", server.url))
+            .json(&serde_json::json!({"username": "admin", "password": "admin-password-1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap();
+        let me = http
+            .get(format!("{}/api/v1/session", server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(me.status().is_success());
+        http.get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let script = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+logins = [s for s in families["sessiond_logins"].samples
+          if s.labels == {"dialect": "native", "result": "success"}]
+assert logins and logins[0].value == 1, logins
+requests = [s for s in families["sessiond_http_requests"].samples
+            if s.labels == {"dialect": "native", "class": "2xx"}]
+assert requests and requests[0].value >= 2, requests
+print(len(families), "families")
+"#;
+    let python = clients_venv().join("bin").join("python");
+    let mut child = Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the parser refused /metrics:\n{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop().ok();
+}
