@@ -102,7 +102,11 @@ pub fn report(
             Some(ValueSource::EnvVariable) => (raw(), "environment"),
             _ => match file.get(id) {
                 Some(v) => (toml_text(v), "file"),
-                None => (stated_default(arg), "default"),
+                // A constant default is clap's own; a computed one is stated in the help.
+                None => match raw() {
+                    v if v.is_empty() => (stated_default(arg), "default"),
+                    v => (v, "default"),
+                },
             },
         };
         lines.push(Line {

@@ -15,22 +15,29 @@ use sessiond_store::StoreSpec;
 
 use crate::fail::{Context, Fail};
 
-const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
-const DEFAULT_DATA_DIR: &str = "./sessiond-data";
-
 /// Options of `sessiond serve`. Each can also be set by its environment variable or in the
 /// TOML file given with --config (keys as the long option, with `_` for `-`).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// TOML configuration file (lowest precedence after the built-in defaults).
     #[arg(long, env = "SESSIOND_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address and port to listen on [default: 127.0.0.1:8000].
-    #[arg(long, env = "SESSIOND_LISTEN", value_name = "ADDR:PORT")]
-    pub listen: Option<String>,
-    /// Directory of the embedded SQLite store, created if missing [default: ./sessiond-data].
-    #[arg(long, env = "SESSIOND_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8000",
+        env = "SESSIOND_LISTEN",
+        value_name = "ADDR:PORT"
+    )]
+    pub listen: String,
+    /// Directory of the embedded SQLite store, created if missing.
+    #[arg(
+        long,
+        default_value = "./sessiond-data",
+        env = "SESSIOND_DATA_DIR",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
     /// Use PostgreSQL instead of the embedded store: postgres://USER[:PASSWORD]@HOST:PORT/DB
     /// (add ?options=-c%20search_path%3DSCHEMA for a schema). Nodes sharing one database
     /// share every session.
@@ -67,40 +74,76 @@ pub struct ServeArgs {
     pub tls_hostnames: Vec<String>,
     /// Serve plain HTTP instead of HTTPS (only behind a proxy that terminates TLS).
     /// `--insecure-http` alone means true; `false` (also in the environment) overrides a
-    /// file's `true` [default: false].
+    /// file's `true`.
     #[arg(
         long,
+        default_value = "false",
         env = "SESSIOND_INSECURE_HTTP",
         value_name = "BOOL",
         num_args = 0..=1,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
-    pub insecure_http: Option<bool>,
+    pub insecure_http: bool,
     /// Name of this server, recorded on the sessions opened here [default: the host name].
     #[arg(long, env = "SESSIOND_SERVER_NAME", value_name = "NAME")]
     pub server_name: Option<String>,
-    /// End a session after this long without a request, e.g. 30m; "off" disables [default: 30m].
-    #[arg(long, env = "SESSIOND_IDLE_TIMEOUT", value_name = "DURATION")]
-    pub idle_timeout: Option<String>,
-    /// End a session this long after login, e.g. 8h; "off" disables [default: 8h].
-    #[arg(long, env = "SESSIOND_SESSION_LIFETIME", value_name = "DURATION")]
-    pub session_lifetime: Option<String>,
-    /// Keep ended sessions queryable this long [default: 30d].
-    #[arg(long, env = "SESSIOND_HISTORY_RETENTION", value_name = "DURATION")]
-    pub history_retention: Option<String>,
-    /// Keep audit events this long [default: 90d].
-    #[arg(long, env = "SESSIOND_AUDIT_RETENTION", value_name = "DURATION")]
-    pub audit_retention: Option<String>,
-    /// Largest request body in bytes; larger ones get 413 [default: 1048576].
-    #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", value_name = "BYTES")]
-    pub max_body_bytes: Option<usize>,
-    /// How often in-memory activity is written to the store [default: 5s].
-    #[arg(long, env = "SESSIOND_FLUSH_INTERVAL", value_name = "DURATION")]
-    pub flush_interval: Option<String>,
-    /// How often expired and idle sessions are closed and old history purged [default: 60s].
-    #[arg(long, env = "SESSIOND_SWEEP_INTERVAL", value_name = "DURATION")]
-    pub sweep_interval: Option<String>,
+    /// End a session after this long without a request, e.g. 30m; "off" disables.
+    #[arg(
+        long,
+        default_value = "30m",
+        env = "SESSIOND_IDLE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub idle_timeout: String,
+    /// End a session this long after login, e.g. 8h; "off" disables.
+    #[arg(
+        long,
+        default_value = "8h",
+        env = "SESSIOND_SESSION_LIFETIME",
+        value_name = "DURATION"
+    )]
+    pub session_lifetime: String,
+    /// Keep ended sessions queryable this long.
+    #[arg(
+        long,
+        default_value = "30d",
+        env = "SESSIOND_HISTORY_RETENTION",
+        value_name = "DURATION"
+    )]
+    pub history_retention: String,
+    /// Keep audit events this long.
+    #[arg(
+        long,
+        default_value = "90d",
+        env = "SESSIOND_AUDIT_RETENTION",
+        value_name = "DURATION"
+    )]
+    pub audit_retention: String,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(
+        long,
+        default_value = "1048576",
+        env = "SESSIOND_MAX_BODY_BYTES",
+        value_name = "BYTES"
+    )]
+    pub max_body_bytes: usize,
+    /// How often in-memory activity is written to the store.
+    #[arg(
+        long,
+        default_value = "5s",
+        env = "SESSIOND_FLUSH_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub flush_interval: String,
+    /// How often expired and idle sessions are closed and old history purged.
+    #[arg(
+        long,
+        default_value = "60s",
+        env = "SESSIOND_SWEEP_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub sweep_interval: String,
     /// Web-service root of the Commvault dialect (repeatable) [default: /commandcenter/api
     /// and /webconsole/api].
     #[arg(
@@ -143,26 +186,27 @@ pub struct ServeArgs {
         value_name = "NAME"
     )]
     pub pam_hosts: Vec<String>,
-    /// Accept Authorization: Basic on the PAM endpoint (`--pam-basic` alone means true)
-    /// [default: false].
+    /// Accept Authorization: Basic on the PAM endpoint (`--pam-basic` alone means true).
     #[arg(
         long,
+        default_value = "false",
         env = "SESSIOND_PAM_BASIC",
         value_name = "BOOL",
         num_args = 0..=1,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
-    pub pam_basic: Option<bool>,
+    pub pam_basic: bool,
     /// A request whose body has not fully arrived after this long gets 408, in the
-    /// dialect's own error shape [default: 30s]. (Formerly --pam-read-timeout.)
+    /// dialect's own error shape. (Formerly --pam-read-timeout.)
     #[arg(
         long,
+        default_value = "30s",
         alias = "pam-read-timeout",
         env = "SESSIOND_READ_TIMEOUT",
         value_name = "DURATION"
     )]
-    pub read_timeout: Option<String>,
+    pub read_timeout: String,
     /// An origin allowed by CORS on the PAM endpoint (repeatable; * for any).
     #[arg(
         long = "pam-cors-origin",
@@ -172,16 +216,17 @@ pub struct ServeArgs {
     )]
     pub pam_cors_origins: Vec<String>,
     /// Let CORS requests carry credentials (cookies, Negotiate); `--pam-cors-credentials`
-    /// alone means true [default: false].
+    /// alone means true.
     #[arg(
         long,
+        default_value = "false",
         env = "SESSIOND_PAM_CORS_CREDENTIALS",
         value_name = "BOOL",
         num_args = 0..=1,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
-    pub pam_cors_credentials: Option<bool>,
+    pub pam_cors_credentials: bool,
     /// Map a Kerberos principal to a user, PRINCIPAL=USER (repeatable); other principals
     /// lose their realm (alice@REALM is alice).
     #[arg(
@@ -192,69 +237,136 @@ pub struct ServeArgs {
     )]
     pub pam_principal_map: Vec<String>,
     /// Failed logins for one name (from --lockout-addresses addresses or more) that lock
-    /// it for everyone, in every dialect; 0 disables locking [default: 5].
-    #[arg(long, env = "SESSIOND_LOCKOUT_THRESHOLD", value_name = "N")]
-    pub lockout_threshold: Option<u32>,
+    /// it for everyone, in every dialect; 0 disables locking.
+    #[arg(
+        long,
+        default_value = "5",
+        env = "SESSIOND_LOCKOUT_THRESHOLD",
+        value_name = "N"
+    )]
+    pub lockout_threshold: u32,
     /// How many client addresses those failures must come from to lock the name: failures
-    /// from fewer only slow them down [default: 3].
-    #[arg(long, env = "SESSIOND_LOCKOUT_ADDRESSES", value_name = "N")]
-    pub lockout_addresses: Option<u32>,
+    /// from fewer only slow them down.
+    #[arg(
+        long,
+        default_value = "3",
+        env = "SESSIOND_LOCKOUT_ADDRESSES",
+        value_name = "N"
+    )]
+    pub lockout_addresses: u32,
     /// Failed logins from one address, or for one name, before each further one makes it
-    /// wait (1s, doubling); 0 disables the throttle [default: 5].
-    #[arg(long, env = "SESSIOND_THROTTLE_AFTER", value_name = "N")]
-    pub throttle_after: Option<u32>,
-    /// The longest wait an address is given; a name waits 30s at most [default: 5m].
-    #[arg(long, env = "SESSIOND_THROTTLE_MAX_WAIT", value_name = "DURATION")]
-    pub throttle_max_wait: Option<String>,
-    /// The window in which those failures count [default: 15m].
-    #[arg(long, env = "SESSIOND_LOCKOUT_WINDOW", value_name = "DURATION")]
-    pub lockout_window: Option<String>,
-    /// How long a locked account stays locked [default: 30m].
-    #[arg(long, env = "SESSIOND_LOCKOUT_DURATION", value_name = "DURATION")]
-    pub lockout_duration: Option<String>,
+    /// wait (1s, doubling); 0 disables the throttle.
+    #[arg(
+        long,
+        default_value = "5",
+        env = "SESSIOND_THROTTLE_AFTER",
+        value_name = "N"
+    )]
+    pub throttle_after: u32,
+    /// The longest wait an address is given; a name waits 30s at most.
+    #[arg(
+        long,
+        default_value = "5m",
+        env = "SESSIOND_THROTTLE_MAX_WAIT",
+        value_name = "DURATION"
+    )]
+    pub throttle_max_wait: String,
+    /// The window in which those failures count.
+    #[arg(
+        long,
+        default_value = "15m",
+        env = "SESSIOND_LOCKOUT_WINDOW",
+        value_name = "DURATION"
+    )]
+    pub lockout_window: String,
+    /// How long a locked account stays locked.
+    #[arg(
+        long,
+        default_value = "30m",
+        env = "SESSIOND_LOCKOUT_DURATION",
+        value_name = "DURATION"
+    )]
+    pub lockout_duration: String,
     /// Entries per page of paged lists (Qumulo access tokens, SMB sessions) when the client
-    /// asks for no limit [default: 100].
-    #[arg(long, env = "SESSIOND_PAGE_SIZE", value_name = "N")]
-    pub page_size: Option<u32>,
+    /// asks for no limit.
+    #[arg(
+        long,
+        default_value = "100",
+        env = "SESSIOND_PAGE_SIZE",
+        value_name = "N"
+    )]
+    pub page_size: u32,
     /// Open connections at most; at the cap the idlest is closed for a newcomer
     /// [default: 10000, or the open-file limit less 128 if lower].
     #[arg(long, env = "SESSIOND_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
-    /// Once a request starts arriving, its headers must be complete within this
-    /// [default: 10s].
-    #[arg(long, env = "SESSIOND_HEADER_TIMEOUT", value_name = "DURATION")]
-    pub header_timeout: Option<String>,
-    /// A connection with no request in flight that sends nothing for this long is closed
-    /// [default: 30s].
-    #[arg(long, env = "SESSIOND_KEEP_ALIVE_TIMEOUT", value_name = "DURATION")]
-    pub keep_alive_timeout: Option<String>,
-    /// A TLS handshake not done within this is dropped [default: 10s].
-    #[arg(long, env = "SESSIOND_TLS_HANDSHAKE_TIMEOUT", value_name = "DURATION")]
-    pub tls_handshake_timeout: Option<String>,
+    /// Once a request starts arriving, its headers must be complete within this.
+    #[arg(
+        long,
+        default_value = "10s",
+        env = "SESSIOND_HEADER_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub header_timeout: String,
+    /// A connection with no request in flight that sends nothing for this long is closed.
+    #[arg(
+        long,
+        default_value = "30s",
+        env = "SESSIOND_KEEP_ALIVE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub keep_alive_timeout: String,
+    /// A TLS handshake not done within this is dropped.
+    #[arg(
+        long,
+        default_value = "10s",
+        env = "SESSIOND_TLS_HANDSHAKE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub tls_handshake_timeout: String,
     /// Password hashes computed at once [default: the number of CPUs less one, at least
     /// one, so that a login storm leaves a core to the requests that present tokens].
     #[arg(long, env = "SESSIOND_HASH_CONCURRENCY", value_name = "N")]
     pub hash_concurrency: Option<usize>,
-    /// Tokens the hot cache holds; a token not in it costs one store read
-    /// [default: 100000].
-    #[arg(long, env = "SESSIOND_CACHE_CAPACITY", value_name = "N")]
-    pub cache_capacity: Option<usize>,
+    /// Tokens the hot cache holds; a token not in it costs one store read.
+    #[arg(
+        long,
+        default_value = "100000",
+        env = "SESSIOND_CACHE_CAPACITY",
+        value_name = "N"
+    )]
+    pub cache_capacity: usize,
     /// At start, load the active sessions into the hot cache in the background (up to
     /// --cache-capacity), so that their first requests need no store read; requests are
-    /// answered meanwhile [default: true].
-    #[arg(long, env = "SESSIOND_WARM_CACHE", value_name = "BOOL")]
-    pub warm_cache: Option<bool>,
+    /// answered meanwhile.
+    #[arg(
+        long,
+        default_value = "true",
+        env = "SESSIOND_WARM_CACHE",
+        value_name = "BOOL"
+    )]
+    pub warm_cache: bool,
     /// Serve Prometheus metrics (counts and durations only) at /metrics, without
-    /// authentication [default: true].
-    #[arg(long, env = "SESSIOND_METRICS", value_name = "BOOL")]
-    pub metrics: Option<bool>,
+    /// authentication.
+    #[arg(
+        long,
+        default_value = "true",
+        env = "SESSIOND_METRICS",
+        value_name = "BOOL"
+    )]
+    pub metrics: bool,
     /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
     /// one is printed once). Used only when the store has no users.
     #[arg(long, env = "SESSIOND_ADMIN_PASSWORD_FILE", value_name = "FILE")]
     pub admin_password_file: Option<PathBuf>,
-    /// Log as text lines (control characters escaped) or as JSON lines [default: text].
-    #[arg(long, env = "SESSIOND_LOG_FORMAT", value_name = "FORMAT")]
-    pub log_format: Option<LogFormat>,
+    /// Log as text lines (control characters escaped) or as JSON lines.
+    #[arg(
+        long,
+        default_value = "text",
+        env = "SESSIOND_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
 }
 
 /// The resolved configuration.
@@ -345,22 +457,21 @@ fn to_time(d: Duration) -> time::Duration {
 impl ServeArgs {
     pub fn resolve(self, log_flag: Option<String>) -> Result<Settings, Fail> {
         // The file's values arrived as the options' defaults (`file_layer`).
-        let listen = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = self.listen;
         let listen: SocketAddr = listen.parse().map_err(|_| {
             Fail::usage(format!(
                 "--listen: {listen:?} is not an address like 127.0.0.1:8000"
             ))
         })?;
-        let pick = |flag: Option<String>, default: &str| flag.unwrap_or_else(|| default.to_owned());
-        let idle = pick(self.idle_timeout, "30m");
-        let lifetime = pick(self.session_lifetime, "8h");
-        let history = pick(self.history_retention, "30d");
-        let audit = pick(self.audit_retention, "90d");
-        let flush = pick(self.flush_interval, "5s");
-        let sweep = pick(self.sweep_interval, "60s");
-        let threshold = self.lockout_threshold.unwrap_or(5);
-        let window = pick(self.lockout_window, "15m");
-        let lock_for = pick(self.lockout_duration, "30m");
+        let idle = self.idle_timeout;
+        let lifetime = self.session_lifetime;
+        let history = self.history_retention;
+        let audit = self.audit_retention;
+        let flush = self.flush_interval;
+        let sweep = self.sweep_interval;
+        let threshold = self.lockout_threshold;
+        let window = self.lockout_window;
+        let lock_for = self.lockout_duration;
         let lockout = if threshold == 0 {
             None
         } else {
@@ -372,12 +483,12 @@ impl ServeArgs {
                 lock_for: duration("--lockout-duration", &lock_for, false)?
                     .map(to_time)
                     .unwrap_or_default(),
-                min_addresses: self.lockout_addresses.unwrap_or(3).max(1),
+                min_addresses: self.lockout_addresses.max(1),
             })
         };
         let throttle = {
-            let after = self.throttle_after.unwrap_or(5);
-            let max_wait = pick(self.throttle_max_wait, "5m");
+            let after = self.throttle_after;
+            let max_wait = self.throttle_max_wait;
             let max_wait = duration("--throttle-max-wait", &max_wait, false)?
                 .map(to_time)
                 .unwrap_or_default();
@@ -409,14 +520,14 @@ impl ServeArgs {
                 .hash_concurrency
                 .unwrap_or(cpus.saturating_sub(1))
                 .max(1),
-            cache_capacity: self.cache_capacity.unwrap_or(100_000).max(1),
+            cache_capacity: self.cache_capacity.max(1),
             lockout,
             throttle,
         };
-        let read_timeout = pick(self.read_timeout, "30s");
-        let header = pick(self.header_timeout, "10s");
-        let keep_alive = pick(self.keep_alive_timeout, "30s");
-        let handshake = pick(self.tls_handshake_timeout, "10s");
+        let read_timeout = self.read_timeout;
+        let header = self.header_timeout;
+        let keep_alive = self.keep_alive_timeout;
+        let handshake = self.tls_handshake_timeout;
         let connections = ConnectionLimits {
             max_connections: self
                 .max_connections
@@ -430,16 +541,16 @@ impl ServeArgs {
         let server = ServerConfig {
             connections,
             read_timeout: duration("--read-timeout", &read_timeout, false)?.unwrap_or_default(),
-            max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
+            max_body_bytes: self.max_body_bytes,
             flush_interval: duration("--flush-interval", &flush, false)?.unwrap_or_default(),
             sweep_interval: duration("--sweep-interval", &sweep, false)?.unwrap_or_default(),
-            page_size: self.page_size.unwrap_or(100).clamp(1, 1000),
+            page_size: self.page_size.clamp(1, 1000),
             commvault_roots: commvault_roots(
                 (!self.commvault_roots.is_empty()).then_some(self.commvault_roots),
             )?,
             pam: PamConfig::default(),
             https: false,
-            metrics: self.metrics.unwrap_or(true),
+            metrics: self.metrics,
             trusted_proxies: self.trusted_proxies,
         };
         let keytab = self.keytab;
@@ -469,17 +580,15 @@ impl ServeArgs {
             domain,
             public_url: self.pam_public_url,
             hosts: self.pam_hosts,
-            basic: self.pam_basic.unwrap_or(false),
+            basic: self.pam_basic,
             cors_origins: self.pam_cors_origins,
-            cors_credentials: self.pam_cors_credentials.unwrap_or(false),
+            cors_credentials: self.pam_cors_credentials,
             secure_cookie: false,
             principal_map,
         };
-        let data_dir = self
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = self.data_dir;
         let store = store_spec(self.store, data_dir.clone(), self.store_pool_size)?;
-        let insecure_http = self.insecure_http.unwrap_or(false);
+        let insecure_http = self.insecure_http;
         let (tls_cert, tls_key) = (self.tls_cert, self.tls_key);
         if tls_cert.is_some() != tls_key.is_some() {
             return Err(Fail::usage("tls_cert and tls_key go together"));
@@ -517,8 +626,8 @@ impl ServeArgs {
             server,
             admin_password_file: self.admin_password_file,
             log: log_flag,
-            log_format: self.log_format.unwrap_or_default(),
-            warm_cache: self.warm_cache.unwrap_or(true),
+            log_format: self.log_format,
+            warm_cache: self.warm_cache,
         })
     }
 }
