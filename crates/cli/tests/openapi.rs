@@ -16,6 +16,20 @@ use std::process::Command;
 
 use common::{clients_venv, Server};
 
+/// A session token of the admin (whose password the servers here are started with).
+async fn admin_session(http: &reqwest::Client, server: &Server) -> String {
+    let login: serde_json::Value = http
+        .post(format!("{}/api/v1/login", server.url))
+        .json(&serde_json::json!({"username": "admin", "password": "admin-password-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn schemathesis_finds_no_server_error_and_no_contradiction() {
     let tmp = tempfile::tempdir().unwrap();
@@ -28,16 +42,8 @@ fn schemathesis_finds_no_server_error_and_no_contradiction() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let token = rt.block_on(async {
         let http = reqwest::Client::new();
-        let login: serde_json::Value = http
-            .post(format!("{}/api/v1/login", server.url))
-            .json(&serde_json::json!({"username": "admin", "password": "admin-password-1"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = login["token"].as_str().unwrap();
+        let session = admin_session(&http, &server).await;
+        let session = session.as_str();
         let access: serde_json::Value = http
             .post(format!("{}/v1/auth/access-tokens/", server.url))
             .bearer_auth(session)
@@ -105,16 +111,8 @@ fn prometheus_parses_the_metrics() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let text = rt.block_on(async {
         let http = reqwest::Client::new();
-        let login: serde_json::Value = http
-            .post(format!("{}/api/v1/login", server.url))
-            .json(&serde_json::json!({"username": "admin", "password": "admin-password-1"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap();
+        let token = admin_session(&http, &server).await;
+        let token = token.as_str();
         let me = http
             .get(format!("{}/api/v1/session", server.url))
             .bearer_auth(token)

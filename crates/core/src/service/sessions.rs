@@ -93,7 +93,7 @@ impl Core {
 
     /// Ends every other active session of the caller; returns their ids.
     pub async fn revoke_other_sessions(&self, p: &Principal) -> CoreResult<Vec<String>> {
-        let ended = self.end_sessions_of(p.user.id, p.session_id()).await?;
+        let ended = self.end_all_sessions_of(p.user.id, p.session_id()).await?;
         self.audit_by(
             p,
             AuditKind::Revoke,
@@ -115,7 +115,7 @@ impl Core {
         if user != p.user.id {
             self.require(p, Privilege::SESSION_WRITE).await?;
         }
-        let ended = self.end_sessions_of(user, None).await?;
+        let ended = self.end_all_sessions_of(user, None).await?;
         self.audit_by(
             p,
             AuditKind::Revoke,
@@ -124,23 +124,6 @@ impl Core {
         )
         .await;
         tracing::info!(by = %p.user.name, user, ended = ended.len(), "user's sessions revoked");
-        Ok(ended)
-    }
-
-    /// Ends `user`'s active sessions but `except`, with reason "revoked", and forgets them
-    /// on this node (the change feed tells the others).
-    async fn end_sessions_of(
-        &self,
-        user: crate::model::UserId,
-        except: Option<&str>,
-    ) -> CoreResult<Vec<String>> {
-        let ended = self
-            .store
-            .end_user_sessions(user, except, self.clock.now(), EndReason::Revoked)
-            .await?;
-        for id in &ended {
-            self.forget_session(id);
-        }
         Ok(ended)
     }
 

@@ -290,6 +290,8 @@ impl Core {
         Ok(())
     }
 
+    /// Ends `user`'s active sessions but `except`, with reason "revoked", and forgets them
+    /// on this node (the change feed tells the others). Returns the ids ended.
     pub(super) async fn end_all_sessions_of(
         &self,
         user: UserId,
