@@ -202,15 +202,7 @@ async fn a_lock_from_several_addresses_lasts_until_it_ends_or_an_admin_lifts_it(
     let (_, audit) = s.get("/api/v1/audit?kind=account_locked", &admin).await;
     assert_eq!(audit["events"].as_array().unwrap().len(), 1, "{audit}");
     // Counted for operators: one lock, and the refused login by its result.
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     assert!(
         metrics.contains("\nsessiond_lockouts_total 1\n"),
         "{metrics}"

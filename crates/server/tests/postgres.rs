@@ -82,15 +82,7 @@ async fn two_nodes_share_sessions_and_enforce_changes_within_a_second() {
     .await;
     println!("logout on B refused on A after {took:?}");
     // A's metrics count the notices it applied.
-    let metrics = a
-        .http
-        .get(a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = a.metrics_text().await;
     let applied: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("sessiond_change_evict_duration_seconds_count "))
