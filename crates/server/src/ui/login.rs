@@ -50,12 +50,6 @@ fn login_page(status: StatusCode, problem: Option<&Problem>, username: &str) -> 
     answer(status, layout("Sign in", None, body))
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
 /// Checks the form's user name and password exactly as every dialect's login does (the
 /// same throttling, lock-out and audit), then sets the cookie.
 pub async fn submit(
@@ -71,10 +65,7 @@ pub async fn submit(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let form = Credentials {
-        username: field("username"),
-        password: field("password"),
-    };
+    let (username, password) = (field("username"), field("password"));
     // Over HTTPS: served so, or said so by a trusted proxy that terminated TLS.
     let https = s.cfg.https || client.https == Some(true);
     let ctx = LoginContext {
@@ -89,7 +80,7 @@ pub async fn submit(
         transport: Some(if https { "HTTPS" } else { "HTTP" }.into()),
         auth_method: AuthMethod::Password,
     };
-    match s.core.login(&form.username, &form.password, ctx).await {
+    match s.core.login(&username, &password, ctx).await {
         Ok(out) => {
             let mut resp = Redirect::to("/ui/sessions").into_response();
             let cookie = session_cookie(
@@ -104,7 +95,7 @@ pub async fn submit(
         Err(e) => {
             let problem = classify(e);
             let shown_name = if problem.kind == Kind::Unauthorized {
-                form.username.as_str()
+                username.as_str()
             } else {
                 ""
             };
