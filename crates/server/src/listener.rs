@@ -307,14 +307,21 @@ pub async fn run<A: App>(
         let (tcp, peer) = match accepted {
             Ok(a) => a,
             Err(e) if is_out_of_files(&e) => {
-                // The connection waits in the backlog; make room, then take it.
-                if !registry.evict_idlest() {
+                // The connection waits in the backlog; make room, then take it. Wait for
+                // the evicted connection's descriptor to be closed before trying again:
+                // retrying at once meets the same error and evicts another, and on a busy
+                // machine that emptied hundreds of connections to admit one.
+                if registry.evict_idlest() {
+                    registry
+                        .shed_log
+                        .warn("no file descriptor left; closed the idlest connection");
+                    // A connection's task ends when its socket is closed (the registry
+                    // forgets an evicted one at once, so its length cannot tell).
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), tasks.join_next()).await;
+                } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                registry
-                    .shed_log
-                    .warn("no file descriptor left; closed the idlest connection");
-                tokio::task::yield_now().await;
                 continue;
             }
             Err(e) => {
