@@ -343,7 +343,10 @@ pub struct ServeArgs {
         long,
         default_value = "true",
         env = "SESSIOND_WARM_CACHE",
-        value_name = "BOOL"
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub warm_cache: bool,
     /// Serve Prometheus metrics (counts and durations only) at /metrics, without
@@ -352,7 +355,10 @@ pub struct ServeArgs {
         long,
         default_value = "true",
         env = "SESSIOND_METRICS",
-        value_name = "BOOL"
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub metrics: bool,
     /// File holding the first admin's password (else SESSIOND_ADMIN_PASSWORD, else a random
@@ -836,4 +842,42 @@ fn proxy_net(v: &str) -> Result<ipnet::IpNet, String> {
     v.parse::<ipnet::IpNet>()
         .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("{v:?} is not an address or CIDR (10.0.0.0/8, 192.0.2.7, fd00::/8)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        let m = cmd.try_get_matches_from(std::iter::once("serve").chain(args.iter().copied()))?;
+        ServeArgs::from_arg_matches(&m)
+    }
+
+    /// Every BOOL setting, as README's table and `--help` show it: the switch alone is
+    /// true and an explicit `false` turns it off (the benchmark passes `--warm-cache false`;
+    /// a plain flag refused it).
+    #[test]
+    fn every_boolean_setting_takes_the_switch_alone_and_an_explicit_value() {
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        let booleans: Vec<String> = cmd
+            .get_arguments()
+            .filter(|a| a.get_value_names().is_some_and(|n| n == ["BOOL"]))
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        assert!(booleans.len() >= 5, "{booleans:?}");
+        for flag in &booleans {
+            for value in ["false", "true", "off", "yes"] {
+                parse(&[flag, value]).unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+                parse(&[&format!("{flag}={value}")])
+                    .unwrap_or_else(|e| panic!("{flag}={value}: {e}"));
+            }
+            parse(&[flag]).unwrap_or_else(|e| panic!("{flag} alone: {e}"));
+        }
+        let off = parse(&["--warm-cache", "false", "--metrics", "off"]).unwrap();
+        assert!(!off.warm_cache && !off.metrics);
+        let on = parse(&["--warm-cache", "--metrics"]).unwrap();
+        assert!(on.warm_cache && on.metrics);
+    }
 }
