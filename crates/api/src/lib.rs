@@ -7,6 +7,8 @@
 //! - this file: every type, grouped by resource (login, sessions, users, roles, groups,
 //!   audit, errors). Times are RFC 3339 strings in UTC.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -41,18 +43,18 @@ pub struct LoginResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SessionView {
-    pub id: String,
+pub struct SessionView<'a> {
+    pub id: Cow<'a, str>,
     pub user_id: i64,
-    pub username: String,
-    pub server: String,
-    pub client_name: String,
-    pub client_type: String,
+    pub username: Cow<'a, str>,
+    pub server: Cow<'a, str>,
+    pub client_name: Cow<'a, str>,
+    pub client_type: Cow<'a, str>,
     pub console_type: i32,
-    pub transport: Option<String>,
-    pub auth_method: String,
-    pub actor: Option<String>,
-    pub state: String,
+    pub transport: Option<Cow<'a, str>>,
+    pub auth_method: Cow<'a, str>,
+    pub actor: Option<Cow<'a, str>>,
+    pub state: Cow<'a, str>,
     #[serde(with = "crate::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub login_time: OffsetDateTime,
@@ -67,17 +69,45 @@ pub struct SessionView {
     #[serde(with = "crate::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub logout_time: Option<OffsetDateTime>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<Cow<'a, str>>,
     /// Whether this is the session of the request that asked.
     pub current: bool,
     /// The user as MIM PAM names it, `DOMAIN\\name`.
     #[serde(default)]
-    pub pam_username: String,
+    pub pam_username: Cow<'a, str>,
+}
+
+impl SessionView<'_> {
+    /// A copy that borrows nothing (for a list that outlives the records it was made of).
+    pub fn into_owned(self) -> SessionView<'static> {
+        let own = |t: Cow<'_, str>| Cow::Owned(t.into_owned());
+        SessionView {
+            id: own(self.id),
+            username: own(self.username),
+            server: own(self.server),
+            client_name: own(self.client_name),
+            client_type: own(self.client_type),
+            transport: self.transport.map(own),
+            auth_method: own(self.auth_method),
+            actor: self.actor.map(own),
+            state: own(self.state),
+            end_reason: self.end_reason.map(own),
+            pam_username: own(self.pam_username),
+            user_id: self.user_id,
+            console_type: self.console_type,
+            login_time: self.login_time,
+            last_active: self.last_active,
+            idle_seconds: self.idle_seconds,
+            expires_at: self.expires_at,
+            logout_time: self.logout_time,
+            current: self.current,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
-    pub sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionView<'static>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -88,10 +118,10 @@ pub struct RevokeOthersResponse {
 /// `P` is how the privilege names are held: a list of names for a reader, the server's
 /// JSON rendering of them (made once per user) for the writer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WhoAmI<P = Vec<String>> {
-    pub user: UserView,
+pub struct WhoAmI<'a, P = Vec<String>> {
+    pub user: UserView<'a>,
     /// The caller's session; `null` when the caller used an access token.
-    pub session: Option<SessionView>,
+    pub session: Option<SessionView<'a>>,
     /// Set when the caller used an access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_id: Option<String>,
@@ -106,38 +136,73 @@ pub struct Avatar {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct UserView {
+pub struct UserView<'a> {
     pub id: i64,
-    pub name: String,
-    pub display_name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub title: Option<String>,
-    pub company: Option<String>,
-    pub location: Option<String>,
-    pub department: Option<String>,
-    pub division: Option<String>,
-    pub job_function: Option<String>,
-    pub work_phone: Option<String>,
-    pub mobile_phone: Option<String>,
-    pub account_type: String,
+    pub name: Cow<'a, str>,
+    pub display_name: Option<Cow<'a, str>>,
+    pub first_name: Option<Cow<'a, str>>,
+    pub last_name: Option<Cow<'a, str>>,
+    pub email: Option<Cow<'a, str>>,
+    pub title: Option<Cow<'a, str>>,
+    pub company: Option<Cow<'a, str>>,
+    pub location: Option<Cow<'a, str>>,
+    pub department: Option<Cow<'a, str>>,
+    pub division: Option<Cow<'a, str>>,
+    pub job_function: Option<Cow<'a, str>>,
+    pub work_phone: Option<Cow<'a, str>>,
+    pub mobile_phone: Option<Cow<'a, str>>,
+    pub account_type: Cow<'a, str>,
     pub primary_group: i64,
-    pub sid: String,
-    pub nfs_uid: Option<String>,
-    pub home_directory: Option<String>,
+    pub sid: Cow<'a, str>,
+    pub nfs_uid: Option<Cow<'a, str>>,
+    pub home_directory: Option<Cow<'a, str>>,
     pub can_change_password: bool,
-    pub avatars: Vec<Avatar>,
+    pub avatars: Cow<'a, [Avatar]>,
     #[schema(value_type = Object)]
-    pub metadata: Map<String, Value>,
+    pub metadata: Cow<'a, Map<String, Value>>,
     pub enabled: bool,
-    pub roles: Vec<String>,
+    pub roles: Cow<'a, [String]>,
     #[serde(with = "crate::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "crate::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+}
+
+impl UserView<'_> {
+    /// A copy that borrows nothing (for a list that outlives the records it was made of).
+    pub fn into_owned(self) -> UserView<'static> {
+        let own = |t: Cow<'_, str>| Cow::Owned(t.into_owned());
+        UserView {
+            name: own(self.name),
+            display_name: self.display_name.map(own),
+            first_name: self.first_name.map(own),
+            last_name: self.last_name.map(own),
+            email: self.email.map(own),
+            title: self.title.map(own),
+            company: self.company.map(own),
+            location: self.location.map(own),
+            department: self.department.map(own),
+            division: self.division.map(own),
+            job_function: self.job_function.map(own),
+            work_phone: self.work_phone.map(own),
+            mobile_phone: self.mobile_phone.map(own),
+            account_type: own(self.account_type),
+            sid: own(self.sid),
+            nfs_uid: self.nfs_uid.map(own),
+            home_directory: self.home_directory.map(own),
+            avatars: Cow::Owned(self.avatars.into_owned()),
+            metadata: Cow::Owned(self.metadata.into_owned()),
+            roles: Cow::Owned(self.roles.into_owned()),
+            id: self.id,
+            primary_group: self.primary_group,
+            can_change_password: self.can_change_password,
+            enabled: self.enabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 /// The settable fields of a user. On create, `name` is required; on PATCH every field is
@@ -200,7 +265,7 @@ pub struct UserFields {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserList {
-    pub users: Vec<UserView>,
+    pub users: Vec<UserView<'static>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

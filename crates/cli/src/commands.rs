@@ -769,9 +769,9 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
                     vec![
                         table::time(&e.time),
                         e.kind.clone(),
-                        table::opt(&e.actor_name),
-                        table::opt(&e.client),
-                        table::opt(&e.subject),
+                        table::opt(e.actor_name.as_deref()),
+                        table::opt(e.client.as_deref()),
+                        table::opt(e.subject.as_deref()),
                         e.detail.clone(),
                     ]
                 })
@@ -839,17 +839,17 @@ fn session_rows(list: &[api::SessionView]) -> Vec<Vec<String>> {
         .map(|s| {
             vec![
                 format!("{}{}", s.id, if s.current { " *" } else { "" }),
-                s.username.clone(),
-                s.server.clone(),
-                s.client_name.clone(),
-                s.auth_method.clone(),
+                s.username.to_string(),
+                s.server.to_string(),
+                s.client_name.to_string(),
+                s.auth_method.to_string(),
                 table::time(&s.login_time),
                 s.idle_seconds
                     .map(table::human_duration)
                     .unwrap_or_else(|| "-".into()),
                 match &s.end_reason {
                     Some(r) => format!("ended ({r})"),
-                    None => s.state.clone(),
+                    None => s.state.to_string(),
                 },
             ]
         })
@@ -983,9 +983,9 @@ async fn users(c: UsersCmd, opts: &ClientOpts) -> Result<(), Fail> {
                 .map(|u| {
                     vec![
                         u.id.to_string(),
-                        u.name.clone(),
-                        table::opt(&u.display_name),
-                        u.account_type.clone(),
+                        u.name.to_string(),
+                        table::opt(u.display_name.as_deref()),
+                        u.account_type.to_string(),
                         if u.enabled { "yes" } else { "no" }.into(),
                         u.roles.join(", "),
                     ]

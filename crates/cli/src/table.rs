@@ -40,8 +40,8 @@ pub fn time(t: &time::OffsetDateTime) -> String {
     t.format(&f).unwrap_or_default()
 }
 
-pub fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "-".into())
+pub fn opt(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_owned()
 }
 
 #[cfg(test)]

@@ -121,6 +121,30 @@ impl CachedSession {
         &self.client_name
     }
 
+    pub fn server(&self) -> &str {
+        &self.shape.server
+    }
+
+    pub fn client_type(&self) -> &str {
+        &self.shape.client_type
+    }
+
+    pub fn transport(&self) -> Option<&str> {
+        self.shape.transport.as_deref()
+    }
+
+    pub fn console_type(&self) -> i32 {
+        self.shape.console_type
+    }
+
+    pub fn auth_method(&self) -> AuthMethod {
+        self.shape.auth_method
+    }
+
+    pub fn login_time(&self) -> OffsetDateTime {
+        from_micros(self.login_us)
+    }
+
     /// The whole session again, with `last_active` as the cache last saw it.
     pub fn to_session(&self, last_active: OffsetDateTime) -> Session {
         let rare = self.rare.as_deref();
@@ -222,6 +246,13 @@ mod tests {
             assert_eq!(kept.actor(), s.actor.as_deref());
             assert_eq!(kept.client_name(), s.client_name);
             assert_eq!(kept.id(), s.id);
+            assert_eq!(kept.server(), s.server);
+            assert_eq!(kept.client_type(), s.client_type);
+            assert_eq!(kept.transport(), s.transport.as_deref());
+            assert_eq!(kept.console_type(), s.console_type);
+            assert_eq!(kept.auth_method(), s.auth_method);
+            assert_eq!(kept.login_time(), s.login_time);
+            assert_eq!(kept.expires_at(), s.expires_at);
         }
     }
 

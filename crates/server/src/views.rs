@@ -1,32 +1,40 @@
 //! Core records as sessiond's own views (`sessiond_api` types): what the native API answers
 //! and what NetSession's reporting calls echo back.
 
+use std::borrow::Cow;
+
 use sessiond_api as api;
+use sessiond_core::cached_session::CachedSession;
 use sessiond_core::model as m;
 use time::OffsetDateTime;
 
-pub fn user(u: &m::User) -> api::UserView {
+fn text(t: &Option<String>) -> Option<Cow<'_, str>> {
+    t.as_deref().map(Cow::Borrowed)
+}
+
+/// Borrows the record: the native who-am-i answers with it on every call.
+pub fn user(u: &m::User) -> api::UserView<'_> {
     let p = &u.profile;
     api::UserView {
         id: u.id,
-        name: u.name.clone(),
-        display_name: p.display_name.clone(),
-        first_name: p.first_name.clone(),
-        last_name: p.last_name.clone(),
-        email: p.email.clone(),
-        title: p.title.clone(),
-        company: p.company.clone(),
-        location: p.location.clone(),
-        department: p.department.clone(),
-        division: p.division.clone(),
-        job_function: p.job_function.clone(),
-        work_phone: p.work_phone.clone(),
-        mobile_phone: p.mobile_phone.clone(),
-        account_type: u.account_type.as_str().into(),
+        name: Cow::Borrowed(&u.name),
+        display_name: text(&p.display_name),
+        first_name: text(&p.first_name),
+        last_name: text(&p.last_name),
+        email: text(&p.email),
+        title: text(&p.title),
+        company: text(&p.company),
+        location: text(&p.location),
+        department: text(&p.department),
+        division: text(&p.division),
+        job_function: text(&p.job_function),
+        work_phone: text(&p.work_phone),
+        mobile_phone: text(&p.mobile_phone),
+        account_type: Cow::Borrowed(u.account_type.as_str()),
         primary_group: u.primary_group,
-        sid: u.sid(),
-        nfs_uid: p.nfs_uid.clone(),
-        home_directory: p.home_directory.clone(),
+        sid: Cow::Owned(u.sid()),
+        nfs_uid: text(&p.nfs_uid),
+        home_directory: text(&p.home_directory),
         can_change_password: u.can_change_password,
         avatars: p
             .avatars
@@ -36,35 +44,40 @@ pub fn user(u: &m::User) -> api::UserView {
                 url: a.url.clone(),
             })
             .collect(),
-        metadata: p.metadata.clone(),
+        metadata: Cow::Borrowed(&p.metadata),
         enabled: u.enabled,
-        roles: u.roles.clone(),
+        roles: Cow::Borrowed(&u.roles),
         created_at: u.created_at,
         updated_at: u.updated_at,
     }
 }
 
+/// An owned copy, for lists that outlive their records.
+pub fn user_owned(u: &m::User) -> api::UserView<'static> {
+    user(u).into_owned()
+}
+
 /// `last_active` is the session's live stamp (`Core::last_active_of`), which may be later
 /// than the stored one.
-pub fn session(
-    s: &m::Session,
+pub fn session<'a>(
+    s: &'a m::Session,
     last_active: OffsetDateTime,
-    username: &str,
+    username: &'a str,
     now: OffsetDateTime,
     current: &str,
-) -> api::SessionView {
+) -> api::SessionView<'a> {
     api::SessionView {
-        id: s.id.clone(),
+        id: Cow::Borrowed(&s.id),
         user_id: s.user_id,
-        username: username.to_owned(),
-        server: s.server.clone(),
-        client_name: s.client_name.clone(),
-        client_type: s.client_type.clone(),
+        username: Cow::Borrowed(username),
+        server: Cow::Borrowed(&s.server),
+        client_name: Cow::Borrowed(&s.client_name),
+        client_type: Cow::Borrowed(&s.client_type),
         console_type: s.console_type,
-        transport: s.transport.clone(),
-        auth_method: s.auth_method.as_str().into(),
-        actor: s.actor.clone(),
-        state: if s.is_active() { "active" } else { "ended" }.into(),
+        transport: s.transport.as_deref().map(Cow::Borrowed),
+        auth_method: Cow::Borrowed(s.auth_method.as_str()),
+        actor: s.actor.as_deref().map(Cow::Borrowed),
+        state: Cow::Borrowed(if s.is_active() { "active" } else { "ended" }),
         login_time: s.login_time,
         last_active,
         idle_seconds: s
@@ -72,15 +85,58 @@ pub fn session(
             .then(|| (now - last_active).whole_seconds().max(0)),
         expires_at: s.expires_at,
         logout_time: s.logout_time,
-        end_reason: s.end_reason.map(|r| r.as_str().to_owned()),
+        end_reason: s.end_reason.map(|r| Cow::Borrowed(r.as_str())),
         current: s.id == current,
-        pam_username: String::new(),
+        pam_username: Cow::Borrowed(""),
     }
 }
 
+/// The caller's own session as the hot cache keeps it, borrowed; `last_active` is the
+/// cache entry's stamp.
+pub fn cached_session<'a>(
+    s: &'a CachedSession,
+    last_active: OffsetDateTime,
+    username: &'a str,
+    now: OffsetDateTime,
+) -> api::SessionView<'a> {
+    api::SessionView {
+        id: Cow::Borrowed(s.id()),
+        user_id: s.user_id,
+        username: Cow::Borrowed(username),
+        server: Cow::Borrowed(s.server()),
+        client_name: Cow::Borrowed(s.client_name()),
+        client_type: Cow::Borrowed(s.client_type()),
+        console_type: s.console_type(),
+        transport: s.transport().map(Cow::Borrowed),
+        auth_method: Cow::Borrowed(s.auth_method().as_str()),
+        actor: s.actor().map(Cow::Borrowed),
+        // Only active sessions are cached.
+        state: Cow::Borrowed("active"),
+        login_time: s.login_time(),
+        last_active,
+        idle_seconds: Some((now - last_active).whole_seconds().max(0)),
+        expires_at: s.expires_at(),
+        logout_time: None,
+        end_reason: None,
+        current: true,
+        pam_username: Cow::Borrowed(""),
+    }
+}
+
+/// An owned copy, for lists that outlive their records.
+pub fn session_owned(
+    s: &m::Session,
+    last_active: OffsetDateTime,
+    username: &str,
+    now: OffsetDateTime,
+    current: &str,
+) -> api::SessionView<'static> {
+    session(s, last_active, username, now, current).into_owned()
+}
+
 /// Names the session's user as MIM PAM does, `DOMAIN\\name`.
-pub fn with_pam_name(mut v: api::SessionView, domain: &str) -> api::SessionView {
-    v.pam_username = format!("{domain}\\{}", v.username);
+pub fn with_pam_name<'a>(mut v: api::SessionView<'a>, domain: &str) -> api::SessionView<'a> {
+    v.pam_username = Cow::Owned(format!("{domain}\\{}", v.username));
     v
 }
 

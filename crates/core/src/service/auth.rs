@@ -66,7 +66,7 @@ impl Principal {
         self.privileges.contains(&p)
     }
 
-    /// The session as the hot cache keeps it; `session_now` gives it whole.
+    /// The session as the hot cache keeps it (`CachedSession::to_session` gives it whole).
     pub fn session(&self) -> Option<&CachedSession> {
         self.auth.session()
     }
@@ -74,11 +74,6 @@ impl Principal {
     /// When the caller's credential was last used (this request included).
     pub fn last_active(&self) -> OffsetDateTime {
         self.auth.last_active()
-    }
-
-    /// The whole session, with its live activity stamp.
-    pub fn session_now(&self) -> Option<Session> {
-        self.session().map(|s| s.to_session(self.last_active()))
     }
 
     /// The user and privileges shared by every cached token of this user, with their

@@ -42,10 +42,19 @@ impl Core {
     /// When `s` was last active: the store's stamp, or the hot cache's if it is later
     /// (activity reaches the store in batches).
     pub fn last_active_of(&self, s: &Session) -> time::OffsetDateTime {
-        match self.cache.live_last_active(&s.id) {
-            Some(t) if s.is_active() => s.last_active.max(t),
-            _ => s.last_active,
-        }
+        live_or_stored(s, self.cache.live_last_active(&s.id))
+    }
+
+    /// `last_active_of` each session, in order, reading the hot cache once.
+    pub fn last_active_of_each(&self, sessions: &[&Session]) -> Vec<time::OffsetDateTime> {
+        let live = self
+            .cache
+            .live_last_active_each(sessions.iter().map(|s| s.id.as_str()));
+        sessions
+            .iter()
+            .zip(live)
+            .map(|(s, t)| live_or_stored(s, t))
+            .collect()
     }
 
     pub async fn get_session(&self, p: &Principal, id: &str) -> CoreResult<Session> {
@@ -141,5 +150,12 @@ impl Core {
     /// Puts the live activity stamp from the cache on a stored session.
     fn overlay_activity(&self, s: &mut Session) {
         s.last_active = self.last_active_of(s);
+    }
+}
+
+fn live_or_stored(s: &Session, live: Option<time::OffsetDateTime>) -> time::OffsetDateTime {
+    match live {
+        Some(t) if s.is_active() => s.last_active.max(t),
+        _ => s.last_active,
     }
 }

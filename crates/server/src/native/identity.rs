@@ -72,9 +72,9 @@ pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) ->
     crate::sized_json::json(
         &api::WhoAmI {
             user: views::user(&p.user),
-            session: p.session_now().map(|sess| {
+            session: p.session().map(|sess| {
                 views::with_pam_name(
-                    views::session(&sess, sess.last_active, &p.user.name, now, &sess.id),
+                    views::cached_session(sess, p.last_active(), &p.user.name, now),
                     &s.cfg.pam.domain,
                 )
             }),

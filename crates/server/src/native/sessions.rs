@@ -83,7 +83,7 @@ async fn render(
     s: &AppState,
     p: &Principal,
     sessions: &[Session],
-) -> NativeResult<Vec<api::SessionView>> {
+) -> NativeResult<Vec<api::SessionView<'static>>> {
     let core = &s.core;
     let mut ids: Vec<UserId> = sessions.iter().map(|s| s.user_id).collect();
     ids.sort_unstable();
@@ -105,6 +105,7 @@ async fn render(
                 ),
                 domain,
             )
+            .into_owned()
         })
         .collect())
 }
@@ -122,7 +123,7 @@ pub async fn show(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
     ApiPath(id, _): ApiPath<String, Native>,
-) -> NativeResult<Json<api::SessionView>> {
+) -> NativeResult<Json<api::SessionView<'static>>> {
     let session = s.core.get_session(&p, &id).await?;
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
@@ -140,7 +141,7 @@ pub async fn revoke(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
     ApiPath(id, _): ApiPath<String, Native>,
-) -> NativeResult<Json<api::SessionView>> {
+) -> NativeResult<Json<api::SessionView<'static>>> {
     let session = s.core.revoke_session(&p, &id).await?;
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }

@@ -40,7 +40,7 @@ pub async fn list(
 ) -> NativeResult<Json<api::UserList>> {
     let users = s.core.list_users(&p).await?;
     Ok(Json(api::UserList {
-        users: users.iter().map(views::user).collect(),
+        users: users.iter().map(views::user_owned).collect(),
     }))
 }
 
@@ -57,9 +57,9 @@ pub async fn create(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
     ApiJson(f, _): ApiJson<api::UserFields, Native>,
-) -> NativeResult<(StatusCode, Json<api::UserView>)> {
+) -> NativeResult<(StatusCode, Json<api::UserView<'static>>)> {
     let user = s.core.create_user(&p, convert::create_user(f)?).await?;
-    Ok((StatusCode::CREATED, Json(views::user(&user))))
+    Ok((StatusCode::CREATED, Json(views::user_owned(&user))))
 }
 
 #[utoipa::path(
@@ -75,9 +75,9 @@ pub async fn show(
     State(s): State<AppState>,
     Caller(p, ..): Caller<Native>,
     ApiPath(id, _): ApiPath<String, Native>,
-) -> NativeResult<Json<api::UserView>> {
+) -> NativeResult<Json<api::UserView<'static>>> {
     let user = s.core.get_user(&p, user_id(&id)?).await?;
-    Ok(Json(views::user(&user)))
+    Ok(Json(views::user_owned(&user)))
 }
 
 #[utoipa::path(
@@ -95,12 +95,12 @@ pub async fn modify(
     Caller(p, ..): Caller<Native>,
     ApiPath(id, _): ApiPath<String, Native>,
     ApiJson(f, _): ApiJson<api::UserFields, Native>,
-) -> NativeResult<Json<api::UserView>> {
+) -> NativeResult<Json<api::UserView<'static>>> {
     let user = s
         .core
         .update_user(&p, user_id(&id)?, convert::user_changes(f)?)
         .await?;
-    Ok(Json(views::user(&user)))
+    Ok(Json(views::user_owned(&user)))
 }
 
 #[utoipa::path(
@@ -136,9 +136,9 @@ pub async fn set_roles(
     Caller(p, ..): Caller<Native>,
     ApiPath(id, _): ApiPath<String, Native>,
     ApiJson(roles, _): ApiJson<Vec<String>, Native>,
-) -> NativeResult<Json<api::UserView>> {
+) -> NativeResult<Json<api::UserView<'static>>> {
     let user = s.core.set_user_roles(&p, user_id(&id)?, roles).await?;
-    Ok(Json(views::user(&user)))
+    Ok(Json(views::user_owned(&user)))
 }
 
 #[utoipa::path(

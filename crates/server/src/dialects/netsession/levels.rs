@@ -1,7 +1,7 @@
 //! The `SESSION_INFO_*` structures, by level, with Windows' field names, and the buffer size
 //! each entry takes (for `prefmaxlen` paging).
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use sessiond_core::model::Session;
 use time::OffsetDateTime;
 
@@ -17,6 +17,15 @@ pub fn unc(client: &str) -> String {
     format!("\\\\{client}")
 }
 
+/// `unc` written straight into the answer: an Enum answer holds hundreds of them.
+pub struct Unc<'a>(&'a str);
+
+impl Serialize for Unc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("\\\\{}", self.0))
+    }
+}
+
 fn seconds(from: OffsetDateTime, now: OffsetDateTime) -> i64 {
     (now - from).whole_seconds().max(0)
 }
@@ -28,10 +37,10 @@ fn seconds(from: OffsetDateTime, now: OffsetDateTime) -> i64 {
 #[serde(untagged)]
 pub enum Info<'a> {
     L0 {
-        sesi0_cname: String,
+        sesi0_cname: Unc<'a>,
     },
     L1 {
-        sesi1_cname: String,
+        sesi1_cname: Unc<'a>,
         sesi1_idle_time: i64,
         sesi1_num_opens: i64,
         sesi1_time: i64,
@@ -40,7 +49,7 @@ pub enum Info<'a> {
     },
     L2 {
         sesi2_cltype_name: &'a str,
-        sesi2_cname: String,
+        sesi2_cname: Unc<'a>,
         sesi2_idle_time: i64,
         sesi2_num_opens: i64,
         sesi2_time: i64,
@@ -48,14 +57,14 @@ pub enum Info<'a> {
         sesi2_username: &'a str,
     },
     L10 {
-        sesi10_cname: String,
+        sesi10_cname: Unc<'a>,
         sesi10_idle_time: i64,
         sesi10_time: i64,
         sesi10_username: &'a str,
     },
     L502 {
         sesi502_cltype_name: &'a str,
-        sesi502_cname: String,
+        sesi502_cname: Unc<'a>,
         sesi502_idle_time: i64,
         sesi502_num_opens: i64,
         sesi502_time: i64,
@@ -73,7 +82,7 @@ pub fn info<'a>(
     last_active: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Info<'a> {
-    let cname = unc(&s.client_name);
+    let cname = Unc(&s.client_name);
     let time = seconds(s.login_time, now);
     let idle = seconds(last_active, now);
     match level {
@@ -118,7 +127,8 @@ pub fn info<'a>(
 /// UTF-16 with their terminators.
 pub fn entry_size(level: u32, s: &Session, username: &str) -> i64 {
     let wide = |t: &str| (t.encode_utf16().count() as i64 + 1) * 2;
-    let cname = wide(&unc(&s.client_name));
+    // The name and `\\` before it, two UTF-16 units.
+    let cname = wide(&s.client_name) + 4;
     match level {
         0 => 8 + cname,
         1 => 32 + cname + wide(username),

@@ -259,17 +259,23 @@ pub async fn enumerate(
         }
     };
     let now = s.core.now();
-    let (mut used, mut entries) = (0i64, vec![]);
+    let mut used = 0i64;
+    let mut chosen: Vec<&Session> = Vec::with_capacity(total - start);
     for sess in m.sessions().skip(start) {
-        let name = m.name_of(sess);
-        let size = entry_size(level, sess, name);
+        let size = entry_size(level, sess, m.name_of(sess));
         // At least one entry per call, as Windows returns, so paging always advances.
-        if !entries.is_empty() && used + size > budget {
+        if !chosen.is_empty() && used + size > budget {
             break;
         }
         used += size;
-        entries.push(info(level, sess, name, s.core.last_active_of(sess), now));
+        chosen.push(sess);
     }
+    let live = s.core.last_active_of_each(&chosen);
+    let entries: Vec<Info> = chosen
+        .iter()
+        .zip(live)
+        .map(|(sess, live)| info(level, sess, m.name_of(sess), live, now))
+        .collect();
     let next = start + entries.len();
     let status = if next < total {
         WinStatus::MoreData

@@ -47,10 +47,10 @@ pub struct UpdateRequest {
     shares: Option<Vec<String>>,
 }
 
-async fn view(core: &Core, s: &Session) -> NetResult<Json<SessionView>> {
+async fn view(core: &Core, s: &Session) -> NetResult<Json<SessionView<'static>>> {
     let names = core.user_names(&[s.user_id]).await?;
     let name = names.get(&s.user_id).map(String::as_str).unwrap_or("");
-    Ok(Json(views::session(
+    Ok(Json(views::session_owned(
         s,
         core.last_active_of(s),
         name,
@@ -66,7 +66,7 @@ pub async fn report(
     Caller(p, ..): Caller<NetSession>,
     ApiPath(server, _): ApiPath<String, NetSession>,
     ApiJson(r, _): ApiJson<ReportRequest, NetSession>,
-) -> NetResult<(StatusCode, Json<SessionView>)> {
+) -> NetResult<(StatusCode, Json<SessionView<'static>>)> {
     let username = r.username.clone();
     let report = Report {
         client_name: r.client_name,
@@ -95,7 +95,7 @@ pub async fn update(
     Caller(p, ..): Caller<NetSession>,
     ApiPath((server, id), _): ApiPath<(String, String), NetSession>,
     ApiJson(r, _): ApiJson<UpdateRequest, NetSession>,
-) -> NetResult<Json<SessionView>> {
+) -> NetResult<Json<SessionView<'static>>> {
     let change = ReportedChange {
         num_opens: r.num_opens,
         client_type: r.client_type,
@@ -111,7 +111,7 @@ pub async fn close(
     State(s): State<AppState>,
     Caller(p, ..): Caller<NetSession>,
     ApiPath((server, id), _): ApiPath<(String, String), NetSession>,
-) -> NetResult<Json<SessionView>> {
+) -> NetResult<Json<SessionView<'static>>> {
     let session = s.core.close_reported(&p, &server, &id).await?;
     view(&s.core, &session).await
 }
