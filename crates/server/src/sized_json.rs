@@ -25,9 +25,34 @@ pub fn json<T: Serialize>(value: &T, capacity: usize) -> Response {
     }
 }
 
+/// Its parts, one after the other, as one JSON string written straight into the answer
+/// (escaped as any string), without joining them into a `String` first.
+pub struct Concat<'a, const N: usize>(pub [&'a str; N]);
+
+impl<const N: usize> Serialize for Concat<'_, N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<const N: usize> std::fmt::Display for Concat<'_, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|part| f.write_str(part))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concat_is_the_joined_string() {
+        let parts = Concat(["\\\\", "pc\"1\u{1}", ""]);
+        assert_eq!(
+            serde_json::to_string(&parts).unwrap(),
+            serde_json::to_string("\\\\pc\"1\u{1}").unwrap()
+        );
+    }
 
     #[tokio::test]
     async fn the_same_answer_as_axums_json() {

@@ -1,17 +1,22 @@
 //! Commvault's error shape, in the format the request's `Accept` asks for:
 //! JSON `{"errorCode","errorMessage"}` or XML `<CVGui_GenericResp errorCode=".." errorMessage=".."/>`.
 //!
-//! Every failure renders as JSON carrying an `ErrorMark`; the `negotiate` middleware, which
+//! Every failure renders as JSON carrying an `ErrorMark`; the `Negotiate` service, which
 //! knows the request's `Accept`, rewrites it as XML when asked.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
 use super::wire::Format;
+use crate::dialect::Service;
 use crate::problem::{Kind, Problem};
 
 /// Error codes (Commvault leaves them to the server): 1 authentication, 2 bad input or not
@@ -68,10 +73,29 @@ pub fn render(p: &Problem) -> Response {
     resp
 }
 
-/// Renders error responses as XML when the request's `Accept` asks for XML.
-pub async fn negotiate(req: Request, next: Next) -> Response {
-    let format = Format::of(req.headers());
-    let resp = next.run(req).await;
+/// Renders error responses as XML when the request's `Accept` asks for XML. A service of
+/// its own rather than axum's `from_fn`, which boxes and clones the rest of the chain on
+/// every request.
+#[derive(Clone)]
+pub struct Negotiate(pub Service);
+
+impl tower::Service<Request> for Negotiate {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let format = Format::of(req.headers());
+        let answer = self.0.call(req);
+        Box::pin(async move { Ok(as_asked(format, answer.await?)) })
+    }
+}
+
+fn as_asked(format: Format, resp: Response) -> Response {
     if format != Format::Xml {
         return resp;
     }

@@ -134,27 +134,27 @@ pub async fn logout(
 }
 
 #[derive(Serialize)]
-struct WhoAmIJson {
-    user: UserRef,
+struct WhoAmIJson<'a> {
+    user: UserRef<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UserRef {
-    user_name: String,
+struct UserRef<'a> {
+    user_name: &'a str,
     user_id: i64,
 }
 
 #[derive(Serialize)]
 #[serde(rename = "CvEntities_ProcessingInstructionInfo")]
-struct WhoAmIXml {
-    user: UserRefXml,
+struct WhoAmIXml<'a> {
+    user: UserRefXml<'a>,
 }
 
 #[derive(Serialize)]
-struct UserRefXml {
+struct UserRefXml<'a> {
     #[serde(rename = "@userName")]
-    user_name: String,
+    user_name: &'a str,
     #[serde(rename = "@userId")]
     user_id: i64,
 }
@@ -164,13 +164,13 @@ pub async fn whoami(Caller(p, ..): Caller<Commvault>, format: Format) -> Respons
         format,
         &WhoAmIJson {
             user: UserRef {
-                user_name: p.user.name.clone(),
+                user_name: &p.user.name,
                 user_id: p.user.id,
             },
         },
         &WhoAmIXml {
             user: UserRefXml {
-                user_name: p.user.name.clone(),
+                user_name: &p.user.name,
                 user_id: p.user.id,
             },
         },

@@ -9,11 +9,12 @@ mod sessions;
 mod users;
 pub mod wire;
 
+use axum::body::Bytes;
 use axum::http::request::Parts;
+use axum::http::uri::PathAndQuery;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
-use tower::Layer as _;
 
 use crate::dialect::{Credential, Dialect, Failure, Mount, Service};
 use crate::extract::bearer;
@@ -56,7 +57,7 @@ impl Dialect for Commvault {
     }
 
     fn wrap(service: Service, _: &AppState) -> Service {
-        Service::new(axum::middleware::from_fn(error::negotiate).layer(service))
+        Service::new(error::Negotiate(service))
     }
 }
 
@@ -89,20 +90,23 @@ pub fn normalize_path(uri: &Uri, roots: &[String]) -> Option<Uri> {
             .is_some_and(|head| head.eq_ignore_ascii_case(r.as_bytes()))
             && matches!(path.as_bytes().get(r.len()), None | Some(b'/'))
     })?;
-    let lower = path.to_ascii_lowercase();
-    let mut new = lower.trim_end_matches('/').to_owned();
-    if new.len() < root.len() {
-        new = root.clone();
-    }
-    if new == path {
+    let trimmed = path.trim_end_matches('/');
+    let folded = if trimmed.len() < root.len() {
+        root.as_str()
+    } else {
+        trimmed
+    };
+    if folded == path && !folded.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    let pq = match uri.query() {
-        Some(q) => format!("{new}?{q}"),
-        None => new,
-    };
+    // One buffer, handed to the new URI without another copy.
+    let mut pq = folded.to_ascii_lowercase();
+    if let Some(q) = uri.query() {
+        pq.push('?');
+        pq.push_str(q);
+    }
     let mut parts = uri.clone().into_parts();
-    parts.path_and_query = pq.parse().ok();
+    parts.path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(pq)).ok();
     Uri::from_parts(parts).ok()
 }
 

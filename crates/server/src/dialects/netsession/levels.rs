@@ -1,9 +1,11 @@
 //! The `SESSION_INFO_*` structures, by level, with Windows' field names, and the buffer size
 //! each entry takes (for `prefmaxlen` paging).
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use sessiond_core::model::Session;
 use time::OffsetDateTime;
+
+use crate::sized_json::Concat;
 
 pub const LEVELS: [u32; 5] = [0, 1, 2, 10, 502];
 
@@ -18,13 +20,7 @@ pub fn unc(client: &str) -> String {
 }
 
 /// `unc` written straight into the answer: an Enum answer holds hundreds of them.
-pub struct Unc<'a>(&'a str);
-
-impl Serialize for Unc<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("\\\\{}", self.0))
-    }
-}
+type Unc<'a> = Concat<'a, 2>;
 
 fn seconds(from: OffsetDateTime, now: OffsetDateTime) -> i64 {
     (now - from).whole_seconds().max(0)
@@ -82,7 +78,7 @@ pub fn info<'a>(
     last_active: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Info<'a> {
-    let cname = Unc(&s.client_name);
+    let cname = Concat(["\\\\", &s.client_name]);
     let time = seconds(s.login_time, now);
     let idle = seconds(last_active, now);
     match level {

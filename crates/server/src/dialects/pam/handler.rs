@@ -2,14 +2,14 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use base64::Engine as _;
-use serde_json::json;
+use serde::Serialize;
 use sessiond_core::Privilege;
 
 use super::{Pam, PamError, COOKIE};
 use crate::extract::{read_body, Caller};
+use crate::sized_json::Concat;
 use crate::state::AppState;
 
 /// A GET may carry a body; it is read (so that a slow one is answered), and bounded.
@@ -60,6 +60,21 @@ pub(crate) fn host_name(host: &str) -> &str {
 
 /// The whole request is read before anyone is authenticated: no session is opened for a
 /// request that cannot be answered.
+/// The answer, fields in the order they always had.
+#[derive(Serialize)]
+struct SessionInfo<'a> {
+    #[serde(rename = "odata.metadata")]
+    metadata: Concat<'a, 2>,
+    value: [PamUser<'a>; 1],
+}
+
+/// The user as PAM names it, `DOMAIN\\name`.
+#[derive(Serialize)]
+struct PamUser<'a> {
+    #[serde(rename = "Username")]
+    username: Concat<'a, 3>,
+}
+
 pub async fn session_info(State(s): State<AppState>, req: Request) -> Result<Response, PamError> {
     let (mut parts, body) = req.into_parts();
     read_body::<Pam>(body, MAX_BODY, &s).await?;
@@ -67,11 +82,15 @@ pub async fn session_info(State(s): State<AppState>, req: Request) -> Result<Res
     let Caller(p, issued, _) = Caller::<Pam>::from_request_parts(&mut parts, &s).await?;
     s.core.require(&p, Privilege::PAM_SESSION_READ).await?;
     let base = metadata_base(&s, &parts.headers);
-    let body = json!({
-        "odata.metadata": format!("{base}/api/pamresources/%24metadata#sessioninfo"),
-        "value": [{"Username": format!("{}\\{}", s.cfg.pam.domain, p.user.name)}],
-    });
-    let mut resp = Json(body).into_response();
+    let mut resp = crate::sized_json::json(
+        &SessionInfo {
+            metadata: Concat([&base, "/api/pamresources/%24metadata#sessioninfo"]),
+            value: [PamUser {
+                username: Concat([&s.cfg.pam.domain, "\\", &p.user.name]),
+            }],
+        },
+        256,
+    );
     if let Some(token) = issued.as_ref().map(|i| &i.token) {
         let lifetime = s
             .core
