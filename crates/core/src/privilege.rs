@@ -153,6 +153,7 @@ impl Privilege {
     pub const PAM_SESSION_READ: Privilege = Privilege::must("PRIVILEGE_PAM_SESSION_READ");
     pub const GET_EXTENDED_CONTACT_INFO: Privilege =
         Privilege::must("PRIVILEGE_GET_EXTENDED_CONTACT_INFO");
+    pub const TOKEN_INTROSPECT: Privilege = Privilege::must("PRIVILEGE_TOKEN_INTROSPECT");
 
     /// Looks a name up at compile time; an unknown name fails the build.
     const fn must(name: &str) -> Privilege {

@@ -16,6 +16,7 @@ use crate::dialects::symphony::Symphony;
 use crate::health;
 use crate::listener;
 use crate::native::Native;
+use crate::oauth::OAuth;
 use crate::state::AppState;
 use crate::ui::Ui;
 
@@ -28,6 +29,7 @@ pub fn build_app(state: AppState) -> Dispatch {
         table.extend(prefixes.into_iter().map(|p| (p, service.clone())));
     };
     add(dialect::service::<Native>(&state));
+    add(dialect::service::<OAuth>(&state));
     add(dialect::service::<NetSession>(&state));
     add(dialect::service::<Qumulo>(&state));
     add(dialect::service::<Symphony>(&state));

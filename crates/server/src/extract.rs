@@ -292,19 +292,37 @@ impl<T: DeserializeOwned, D: Dialect> FromRequest<AppState> for ApiJson<T, D> {
     }
 }
 
+/// A form body (`Content-Type: application/x-www-form-urlencoded`), as OAuth's endpoints
+/// take theirs.
+pub struct ApiForm<T, D>(pub T, pub PhantomData<D>);
+
+impl<T: DeserializeOwned, D: Dialect> FromRequest<AppState> for ApiForm<T, D> {
+    type Rejection = Failure<D>;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Self::Rejection> {
+        if media_type(req.headers()).as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(Failure::new(
+                Kind::UnsupportedMediaType,
+                "expected Content-Type: application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = read_body(req.into_body(), s.cfg.max_body_bytes, s).await?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(|v| ApiForm(v, PhantomData))
+            .map_err(|e| Failure::bad_request(format!("invalid form body: {e}")))
+    }
+}
+
+/// The media type of the body, in lower case, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(ct.split(';').next()?.trim().to_ascii_lowercase())
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(media) = media_type(headers) else {
         return false;
     };
-    let media = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 

@@ -12,11 +12,14 @@
 //!   `Failure<D>` (a problem in dialect `D`'s shape), `service` (a dialect as one service)
 //!   and `Dispatch` (the dialect for a path).
 //! - `extract`: the extractors every dialect's handlers use (`Caller<D>`, `ApiJson<T, D>`,
-//!   `ApiQuery`, `ApiPath`, `ApiBody`, `Presented`, `ClientInfo`), failing in `D`'s shape.
+//!   `ApiQuery`, `ApiForm`, `ApiPath`, `ApiBody`, `Presented`, `ClientInfo`), failing in
+//!   `D`'s shape.
 //! - `forwarded`: the client's address behind trusted proxies (`Forwarded`,
 //!   `X-Forwarded-For`).
 //! - `views`: core records as sessiond's own views, shared by the native API and NetSession.
 //! - `native/`: the native JSON API under `/api/v1`.
+//! - `oauth`: RFC 7662 introspection and RFC 7009 revocation (`/api/v1/introspect`,
+//!   `/api/v1/revoke`), with OAuth's error shape.
 //! - `dialects/`: one module per product API (Qumulo, Symphony, Commvault, MIM PAM,
 //!   Windows NetSession), each with its own wire types and error envelope.
 //! - `ui/`: the web pages under `/ui` (sign-in, my sessions, the admins' views).
@@ -38,6 +41,7 @@ pub mod health;
 pub mod listener;
 pub mod native;
 pub mod negotiate;
+pub mod oauth;
 pub mod problem;
 pub mod sized_json;
 pub mod state;

@@ -1,7 +1,7 @@
 //! Property tests over every parser of untrusted input in the server: credential headers
 //! and cookies of each dialect, Basic and Negotiate framing, Commvault's paths and `Accept`,
-//! PAM's version and host, Qumulo's identity grammar, forwarded addresses, the pages' cookie, CSRF token, origin
-//! check and User-Agent naming. None may panic, and every refusal is
+//! PAM's version and host, Qumulo's identity grammar, forwarded addresses, the pages' cookie,
+//! CSRF token, origin check and User-Agent naming, and the OAuth endpoints' form. None may panic, and every refusal is
 //! the kind a client is told (401 for credentials, 400 for the rest).
 
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -15,6 +15,7 @@ use crate::dialects::pam::{handler, Pam};
 use crate::dialects::qumulo::{identity, Qumulo};
 use crate::dialects::symphony::Symphony;
 use crate::native::Native;
+use crate::oauth::{self, OAuth};
 use crate::problem::Kind;
 use crate::state::ServerConfig;
 use crate::ui::{csrf, page, Ui};
@@ -93,6 +94,7 @@ proptest! {
         check_credential::<Symphony>(&parts, &cfg)?;
         check_credential::<Pam>(&parts, &cfg)?;
         check_credential::<Ui>(&parts, &cfg)?;
+        check_credential::<OAuth>(&parts, &cfg)?;
     }
 
     #[test]
@@ -163,12 +165,28 @@ proptest! {
         };
         // Only what parses as a URI reaches the server at all.
         if let Ok(uri) = raw.parse::<axum::http::Uri>() {
-            if let Some(folded) = normalize_path(&uri, &roots) {
-                prop_assert_eq!(normalize_path(&folded, &roots), None, "folding twice changes nothing");
-                prop_assert_eq!(folded.query(), uri.query());
+            let lower = uri.path().to_ascii_lowercase();
+            let trimmed = lower.trim_end_matches('/');
+            let root = roots.iter().find(|r| trimmed.starts_with(r.as_str())).map(String::as_str).unwrap_or("");
+            let expected = if trimmed.len() < root.len() { root } else { trimmed };
+            match normalize_path(&uri, &roots) {
+                Some(folded) => {
+                    prop_assert_eq!(normalize_path(&folded, &roots), None, "folding twice changes nothing");
+                    prop_assert_eq!(folded.query(), uri.query());
+                    prop_assert_eq!(folded.path(), expected);
+                }
+                None => prop_assert_eq!(uri.path(), expected),
             }
         }
         let _ = strip_scheme(&path);
+    }
+
+    #[test]
+    fn oauth_forms_parse_or_refuse_and_the_token_is_what_was_sent(body in any::<Vec<u8>>()) {
+        if let Ok(form) = serde_urlencoded::from_bytes::<oauth::TokenForm>(&body) {
+            let token = oauth::presented(&form);
+            prop_assert!(form.token.contains(token));
+        }
     }
 
     #[test]

@@ -407,3 +407,36 @@ async fn a_database_outage_answers_503_and_recovers_on_its_own() {
     let (fresh, _) = s.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(s.get("/api/v1/session", &fresh).await.0, StatusCode::OK);
 }
+
+/// RFC 7009: a resource server revokes a token through node A; node B, which had it
+/// cached, refuses it within a second.
+#[tokio::test]
+async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_a_second() {
+    let schema = PgSchema::create().await;
+    let (a, b) = two_nodes(&schema).await;
+    let admin = a.admin().await;
+    a.user(&admin, "gateway", &["Resource Servers"]).await;
+    a.user(&admin, "bob", &[]).await;
+    let (gateway, _) = a.login("gateway", "gateway-password").await;
+    let (bob, _) = b.login("bob", "bob-password").await;
+    assert_eq!(b.get("/api/v1/session", &bob).await.0, StatusCode::OK);
+    let resp = a
+        .http
+        .post(a.url("/api/v1/revoke"))
+        .bearer_auth(&gateway)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={bob}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let took = within(
+        Duration::from_secs(1),
+        "revocation on A enforced on B",
+        || async { b.get("/api/v1/session", &bob).await.0 == StatusCode::UNAUTHORIZED },
+    )
+    .await;
+    println!("revoked on A, refused on B after {took:?}");
+    a.stop().await;
+    b.stop().await;
+}

@@ -651,3 +651,49 @@ async fn refused_key_logins_from_one_address_are_throttled() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// RFC 7662: a resource server learns who is behind a bot's Symphony session token, and
+/// nothing once the session has ended.
+#[tokio::test]
+async fn a_bots_session_token_can_be_introspected() {
+    let dir = TempDir::new().unwrap();
+    let y = Sym::start(&dir).await;
+    let good = jwt(
+        Algorithm::RS512,
+        "bot.key",
+        json!({"sub": "bot", "exp": y.exp(240)}),
+    );
+    let (status, tok) = y.bot_login(good).await;
+    assert_eq!(status, StatusCode::OK, "{tok}");
+    let token = tok["token"].as_str().unwrap().to_owned();
+    y.s.user(&y.admin, "gateway", &["Resource Servers"]).await;
+    let (gateway, _) = y.s.login("gateway", "gateway-password").await;
+    let ask = || async {
+        let resp =
+            y.s.http
+                .post(y.s.url("/api/v1/introspect"))
+                .bearer_auth(&gateway)
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json::<Value>().await.unwrap()
+    };
+    let v = ask().await;
+    assert_eq!(v["active"], true, "{v}");
+    assert_eq!(v["username"], "bot");
+    assert_eq!(v["sub"], y.bot_id.to_string());
+    let resp =
+        y.s.http
+            .post(y.s.url("/api/v1/revoke"))
+            .bearer_auth(&gateway)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(ask().await, json!({"active": false}));
+    let (status, _, _) = y.session_info(Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

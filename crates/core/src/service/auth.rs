@@ -8,7 +8,7 @@ use super::Core;
 use crate::cache::{CachedAuth, CachedCredential, Grants};
 use crate::cached_session::CachedSession;
 use crate::error::{AuthFailure, CoreError, CoreResult};
-use crate::model::{AuditKind, AuthMethod, Credential, EndReason, Session, User};
+use crate::model::{AccessToken, AuditKind, AuthMethod, Credential, EndReason, Session, User};
 use crate::privilege::{Privilege, PrivilegeSet};
 use crate::secret::{Token, TokenHash};
 use crate::validate;
@@ -82,7 +82,7 @@ impl Principal {
         &self.auth.grants
     }
 
-    fn token(&self) -> &TokenHash {
+    pub(super) fn token(&self) -> &TokenHash {
         &self.auth.token
     }
 
@@ -92,8 +92,13 @@ impl Principal {
 
     /// Set when the caller authenticated with an access token.
     pub fn access_token_id(&self) -> Option<&str> {
+        self.access_token().map(|t| t.id.as_str())
+    }
+
+    /// The access token the caller used, if it used one.
+    pub fn access_token(&self) -> Option<&AccessToken> {
         match &self.auth.credential {
-            CachedCredential::AccessToken(t) => Some(&t.id),
+            CachedCredential::AccessToken(t) => Some(t),
             CachedCredential::Session(_) => None,
         }
     }
@@ -184,7 +189,7 @@ impl Core {
     ) -> CoreResult<(Principal, Option<Token>)> {
         let key = self.repeated.key(username, password, &ctx.client_name);
         if let Some(hash) = self.repeated.get(&key) {
-            match self.authenticate_hash(hash, None).await {
+            match self.authenticate_hash(hash, None, Use::Counted).await {
                 Ok(p) => return Ok((p, None)),
                 Err(CoreError::Unauthenticated(_)) => self.repeated.forget(&key),
                 Err(e) => return Err(e),
@@ -336,7 +341,18 @@ impl Core {
         if presented.is_empty() || presented.len() > 512 {
             return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
         }
-        self.authenticate_hash(TokenHash::of(presented), Some(presented))
+        self.authenticate_hash(TokenHash::of(presented), Some(presented), Use::Counted)
+            .await
+    }
+
+    /// `authenticate` without recording a use: a resource server asking about a token
+    /// (RFC 7662) is not the token's holder being active. The expiry and idle rules still
+    /// apply (a session found past them ends here).
+    pub(super) async fn look_up(&self, presented: &str) -> CoreResult<Principal> {
+        if presented.is_empty() || presented.len() > 512 {
+            return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
+        }
+        self.authenticate_hash(TokenHash::of(presented), Some(presented), Use::Peek)
             .await
     }
 
@@ -346,6 +362,7 @@ impl Core {
         &self,
         hash: TokenHash,
         presented: Option<&str>,
+        how: Use,
     ) -> CoreResult<Principal> {
         let entry = match (self.cache.get(&hash), presented) {
             (Some(e), _) => {
@@ -371,7 +388,9 @@ impl Core {
                         _ => AuthFailure::SessionExpired,
                     }));
                 }
-                self.cache.touch(&entry, now);
+                if how == Use::Counted {
+                    self.cache.touch(&entry, now);
+                }
             }
             CachedCredential::AccessToken(t) => {
                 if !t.is_usable(now) {
@@ -554,4 +573,11 @@ impl Core {
         .await;
         Err(CoreError::MissingPrivilege(privilege))
     }
+}
+
+/// Whether a look-up of a token counts as its holder's activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Counted,
+    Peek,
 }

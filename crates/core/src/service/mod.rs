@@ -8,6 +8,7 @@ mod auth;
 mod bootstrap;
 mod groups;
 mod guard;
+mod introspection;
 mod maintenance;
 mod net_sessions;
 mod repeated;
@@ -23,7 +24,8 @@ pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
 pub use net_sessions::{computer_name, Report};
 pub use roles::{
-    builtin_roles, ADMINISTRATORS, OBSERVERS, PAM_USERS, SERVER_OPERATORS, SESSION_REPORTERS,
+    builtin_roles, ADMINISTRATORS, OBSERVERS, PAM_USERS, RESOURCE_SERVERS, SERVER_OPERATORS,
+    SESSION_REPORTERS,
 };
 pub use users::{CreateUser, UserChanges, UserKey};
 pub use warm::WarmReport;

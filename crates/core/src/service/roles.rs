@@ -15,6 +15,7 @@ pub const OBSERVERS: &str = "Observers";
 pub const SERVER_OPERATORS: &str = "Server Operators";
 pub const SESSION_REPORTERS: &str = "Session Reporters";
 pub const PAM_USERS: &str = "PAM Users";
+pub const RESOURCE_SERVERS: &str = "Resource Servers";
 
 pub fn builtin_roles() -> Vec<Role> {
     let set = |ps: &[Privilege]| ps.iter().copied().collect::<PrivilegeSet>();
@@ -55,6 +56,14 @@ pub fn builtin_roles() -> Vec<Role> {
             name: SESSION_REPORTERS.into(),
             description: "Report the client sessions of another server".into(),
             privileges: set(&[Privilege::SESSION_REPORT]),
+            builtin: true,
+        },
+        Role {
+            name: RESOURCE_SERVERS.into(),
+            description:
+                "Check and revoke users' tokens (RFC 7662 introspection, RFC 7009 revocation)"
+                    .into(),
+            privileges: set(&[Privilege::TOKEN_INTROSPECT]),
             builtin: true,
         },
     ]

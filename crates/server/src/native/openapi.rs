@@ -64,7 +64,8 @@ impl Modify for Bearer {
 #[openapi(
     info(
         title = "sessiond native API",
-        description = "Sessions, users, roles and the audit log of sessiond.",
+        description = "Sessions, users, roles and the audit log of sessiond, and RFC 7662/7009 \
+                       token introspection and revocation.",
         license(name = "MIT"),
     ),
     paths(
@@ -105,9 +106,17 @@ impl Modify for Bearer {
         super::apps::list_apps,
         super::apps::get_app,
         super::apps::modify_app,
-        super::apps::delete_app
+        super::apps::delete_app,
+        crate::oauth::introspect,
+        crate::oauth::revoke
     ),
-    components(schemas(api::ErrorBody, api::ErrorDetail)),
+    components(schemas(
+        api::ErrorBody,
+        api::ErrorDetail,
+        crate::oauth::OAuthError,
+        crate::oauth::Introspection,
+        crate::oauth::TokenForm
+    )),
     modifiers(&Bearer),
 )]
 struct NativeApi;
