@@ -274,6 +274,39 @@ pub struct RoleView {
     pub description: String,
     pub builtin: bool,
     pub privileges: Vec<String>,
+    /// The role's session rules (`null`: the server's setting).
+    #[serde(default)]
+    pub policy: RolePolicy,
+}
+
+/// A role's session rules. Each `null` (or absent) leaves the server's setting; a user
+/// under several roles gets the shortest time-outs and the smallest cap that any sets.
+/// Sessions opened after a change follow it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePolicy {
+    /// End a session unused this long.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 31622400)]
+    pub idle_timeout_seconds: Option<i64>,
+    /// End a session this long after login.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 31622400)]
+    pub session_lifetime_seconds: Option<i64>,
+    /// Concurrent sessions a user may hold (what happens past it is the server's
+    /// `--session-limit-action`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_sessions: Option<u32>,
+}
+
+/// A new end for one session (admins): a time, or `null` for none.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionChange {
+    #[serde(with = "crate::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -125,6 +125,7 @@ async fn fill(store: Arc<dyn Store>, sessions: usize, per_user: usize) -> Vec<Id
                 num_opens: 0,
                 user_flags: 0,
                 shares: vec![],
+                idle_timeout: None,
             },
             token.hash(),
         ));

@@ -124,13 +124,32 @@ pub enum SessionsCmd {
     },
     /// Show one session.
     Show { id: String },
-    /// End a session by id, or with --others every other session of yours.
+    /// End a session by id; with --others every other session of yours; with --user
+    /// every session of that user (PRIVILEGE_SESSION_WRITE).
     Revoke {
-        #[arg(required_unless_present = "others", conflicts_with = "others")]
+        #[arg(required_unless_present_any = ["others", "user"], conflicts_with_all = ["others", "user"])]
         id: Option<String>,
         /// Revoke all your sessions except this one.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "user")]
         others: bool,
+        /// Revoke every session of this user (name or id).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Give an active session a new end (PRIVILEGE_SESSION_WRITE): --by a duration from
+    /// now, e.g. 2h, or --no-end.
+    Extend {
+        id: String,
+        #[arg(
+            long,
+            required_unless_present = "no_end",
+            conflicts_with = "no_end",
+            value_name = "DURATION"
+        )]
+        by: Option<String>,
+        /// No end at all (the idle time-out still applies).
+        #[arg(long)]
+        no_end: bool,
     },
 }
 
@@ -634,6 +653,20 @@ pub enum RolesCmd {
         #[arg(long = "privilege", value_name = "PRIVILEGE")]
         privileges: Vec<String>,
     },
+    /// Set a role's session rules (built-in roles too); an option left out clears that
+    /// rule (the server's setting applies).
+    Policy {
+        name: String,
+        /// End a session unused this long, e.g. 10m.
+        #[arg(long, value_name = "DURATION")]
+        idle_timeout: Option<String>,
+        /// End a session this long after login, e.g. 2h.
+        #[arg(long, value_name = "DURATION")]
+        session_lifetime: Option<String>,
+        /// Concurrent sessions a user of the role may hold.
+        #[arg(long, value_name = "N")]
+        max_sessions: Option<u32>,
+    },
     /// Delete a custom role.
     Delete { name: String },
     /// List every privilege sessiond knows.
@@ -921,7 +954,45 @@ async fn sessions(c: SessionsCmd, opts: &ClientOpts) -> Result<(), Fail> {
             }
             Ok(())
         }
-        SessionsCmd::Revoke { id, others } => {
+        SessionsCmd::Extend { id, by, no_end } => {
+            let expires_at = match by {
+                Some(d) if !no_end => {
+                    Some(time::OffsetDateTime::now_utc() + seconds_of("--by", &d)?)
+                }
+                _ => None,
+            };
+            let s: api::SessionView = api
+                .call(
+                    Method::PATCH,
+                    &format!("/sessions/{}", enc(&id)),
+                    Some(&api::SessionChange { expires_at }),
+                )
+                .await?;
+            if opts.json {
+                return print_json(&s);
+            }
+            match s.expires_at {
+                Some(t) => println!("Session {} now ends at {}.", s.id, table::time(&t)),
+                None => println!("Session {} now has no end.", s.id),
+            }
+            Ok(())
+        }
+        SessionsCmd::Revoke { id, others, user } => {
+            if let Some(user) = user {
+                let uid = user_ref(&api, &user).await?;
+                let r: api::RevokeOthersResponse = api
+                    .call(
+                        Method::DELETE,
+                        &format!("/users/{uid}/sessions"),
+                        None::<&()>,
+                    )
+                    .await?;
+                if opts.json {
+                    return print_json(&r);
+                }
+                println!("Revoked {} session(s) of {user}.", r.revoked.len());
+                return Ok(());
+            }
             if others {
                 let r: api::RevokeOthersResponse = api
                     .call(Method::DELETE, "/session/others", None::<&()>)
@@ -947,6 +1018,31 @@ async fn sessions(c: SessionsCmd, opts: &ClientOpts) -> Result<(), Fail> {
             Ok(())
         }
     }
+}
+
+fn print_policy(p: &api::RolePolicy) {
+    let secs = |s: Option<i64>| {
+        s.map(table::human_duration)
+            .unwrap_or_else(|| "the server's".into())
+    };
+    println!("  idle time-out:    {}", secs(p.idle_timeout_seconds));
+    println!("  session lifetime: {}", secs(p.session_lifetime_seconds));
+    println!(
+        "  max sessions:     {}",
+        p.max_sessions
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "the server's".into())
+    );
+}
+
+/// A duration as people write it (`90s`, `10m`, `2h`, `7d`).
+fn seconds_of(what: &str, v: &str) -> Result<time::Duration, Fail> {
+    let d = humantime::parse_duration(v).map_err(|e| {
+        Fail::usage(format!(
+            "{what}: {v:?} is not a duration like 10m or 2h ({e})"
+        ))
+    })?;
+    time::Duration::try_from(d).map_err(|_| Fail::usage(format!("{what}: {v:?} is too long")))
 }
 
 fn print_user(u: &api::UserView) {
@@ -1184,9 +1280,39 @@ async fn roles(c: RolesCmd, opts: &ClientOpts) -> Result<(), Fail> {
                 if r.builtin { "built-in" } else { "custom" },
                 r.description
             );
+            print_policy(&r.policy);
             for p in &r.privileges {
                 println!("  {p}");
             }
+            Ok(())
+        }
+        RolesCmd::Policy {
+            name,
+            idle_timeout,
+            session_lifetime,
+            max_sessions,
+        } => {
+            let secs = |what: &str, v: Option<String>| -> Result<Option<i64>, Fail> {
+                v.map(|d| seconds_of(what, &d).map(|d| d.whole_seconds()))
+                    .transpose()
+            };
+            let req = api::RolePolicy {
+                idle_timeout_seconds: secs("--idle-timeout", idle_timeout)?,
+                session_lifetime_seconds: secs("--session-lifetime", session_lifetime)?,
+                max_sessions,
+            };
+            let r: api::RoleView = api
+                .call(
+                    Method::PUT,
+                    &format!("/roles/{}/policy", enc(&name)),
+                    Some(&req),
+                )
+                .await?;
+            if opts.json {
+                return print_json(&r);
+            }
+            println!("Saved the session rules of {}:", r.name);
+            print_policy(&r.policy);
             Ok(())
         }
         RolesCmd::Put {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::logging::LogFormat;
 use clap::Args;
+use sessiond_core::service::SessionLimitAction;
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, LoginThrottle, SystemClock};
 use sessiond_server::{tls, AppState, ConnectionLimits, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
@@ -236,6 +237,23 @@ pub struct ServeArgs {
         value_name = "PRINCIPAL=USER"
     )]
     pub pam_principal_map: Vec<String>,
+    /// Concurrent sessions one user may hold (a role's policy may set fewer); 0: no cap.
+    #[arg(
+        long,
+        default_value = "0",
+        env = "SESSIOND_MAX_SESSIONS_PER_USER",
+        value_name = "N"
+    )]
+    pub max_sessions_per_user: u32,
+    /// A login past the user's cap: refuse it (403 in the dialect's shape), or end the
+    /// user's oldest session (reason "session_limit") to make room.
+    #[arg(
+        long,
+        default_value = "refuse",
+        env = "SESSIOND_SESSION_LIMIT_ACTION",
+        value_name = "ACTION"
+    )]
+    pub session_limit_action: LimitAction,
     /// Failed logins for one name (from --lockout-addresses addresses or more) that lock
     /// it for everyone, in every dialect; 0 disables locking.
     #[arg(
@@ -529,6 +547,12 @@ impl ServeArgs {
             cache_capacity: self.cache_capacity.max(1),
             lockout,
             throttle,
+            max_sessions_per_user: (self.max_sessions_per_user > 0)
+                .then_some(self.max_sessions_per_user),
+            session_limit: match self.session_limit_action {
+                LimitAction::Refuse => SessionLimitAction::Refuse,
+                LimitAction::EndOldest => SessionLimitAction::EndOldest,
+            },
         };
         let read_timeout = self.read_timeout;
         let header = self.header_timeout;
@@ -842,6 +866,13 @@ fn proxy_net(v: &str) -> Result<ipnet::IpNet, String> {
     v.parse::<ipnet::IpNet>()
         .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("{v:?} is not an address or CIDR (10.0.0.0/8, 192.0.2.7, fd00::/8)"))
+}
+
+/// `--session-limit-action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LimitAction {
+    Refuse,
+    EndOldest,
 }
 
 #[cfg(test)]

@@ -533,6 +533,7 @@ mod tests {
             num_opens: 0,
             user_flags: 0,
             shares: vec![],
+            idle_timeout: None,
         };
         let u = User {
             id: user,

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use compact_str::CompactString;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::clock::{from_micros, to_micros};
 use crate::model::{AuthMethod, Session, UserId};
@@ -63,6 +63,9 @@ struct Shape {
     transport: Option<Box<str>>,
     console_type: i32,
     auth_method: AuthMethod,
+    /// Microseconds; `None`: the server's idle time-out. Set by a role's policy, so shared
+    /// by the role's sessions like the rest of the shape.
+    idle_timeout_us: Option<i64>,
 }
 
 /// What few sessions carry: set by app logins, browser logins and file servers.
@@ -98,6 +101,7 @@ impl CachedSession {
                 transport: s.transport.map(String::into_boxed_str),
                 console_type: s.console_type,
                 auth_method: s.auth_method,
+                idle_timeout_us: s.idle_timeout.map(duration_micros),
             }),
             client_name: CompactString::from(s.client_name),
             rare: (rare != Rare::default()).then(|| Box::new(rare)),
@@ -145,6 +149,11 @@ impl CachedSession {
         from_micros(self.login_us)
     }
 
+    /// The idle time-out its user's roles set when it opened (`None`: the server's).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.shape.idle_timeout_us.map(Duration::microseconds)
+    }
+
     /// The whole session again, with `last_active` as the cache last saw it.
     pub fn to_session(&self, last_active: OffsetDateTime) -> Session {
         let rare = self.rare.as_deref();
@@ -169,8 +178,13 @@ impl CachedSession {
             num_opens: rare.map_or(0, |r| r.num_opens),
             user_flags: rare.map_or(0, |r| r.user_flags),
             shares: rare.map(|r| r.shares.clone()).unwrap_or_default(),
+            idle_timeout: self.idle_timeout(),
         }
     }
+}
+
+fn duration_micros(d: Duration) -> i64 {
+    i64::try_from(d.whole_microseconds()).unwrap_or(i64::MAX)
 }
 
 /// Distinct shapes interned at most; past it new ones get a copy of their own. Servers,
@@ -219,6 +233,7 @@ mod tests {
             num_opens: 0,
             user_flags: 0,
             shares: vec![],
+            idle_timeout: None,
         }
     }
 
@@ -232,6 +247,7 @@ mod tests {
         rich.shares = vec!["data".into()];
         rich.transport = None;
         rich.expires_at = None;
+        rich.idle_timeout = Some(time::Duration::minutes(5));
         rich.client_name = "a client name longer than fits inline".into();
         for s in [plain, rich] {
             let later = s.last_active + Duration::seconds(5);
@@ -252,6 +268,7 @@ mod tests {
             assert_eq!(kept.console_type(), s.console_type);
             assert_eq!(kept.auth_method(), s.auth_method);
             assert_eq!(kept.login_time(), s.login_time);
+            assert_eq!(kept.idle_timeout(), s.idle_timeout);
             assert_eq!(kept.expires_at(), s.expires_at);
         }
     }

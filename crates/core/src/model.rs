@@ -131,6 +131,40 @@ pub struct Role {
     pub description: String,
     pub privileges: crate::PrivilegeSet,
     pub builtin: bool,
+    /// Session rules for the role's users (settable on built-in roles too).
+    pub policy: RolePolicy,
+}
+
+/// A role's session rules; each `None` leaves the server's setting. A user under several
+/// roles gets the shortest time-outs and the smallest cap among those that set one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RolePolicy {
+    pub idle_timeout: Option<time::Duration>,
+    pub lifetime: Option<time::Duration>,
+    pub max_sessions: Option<u32>,
+}
+
+impl RolePolicy {
+    pub fn is_empty(&self) -> bool {
+        *self == RolePolicy::default()
+    }
+
+    /// The rules for a user under all of `policies`: the shortest and the smallest set.
+    pub fn strictest<'a>(policies: impl IntoIterator<Item = &'a RolePolicy>) -> RolePolicy {
+        fn min<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        policies
+            .into_iter()
+            .fold(RolePolicy::default(), |acc, p| RolePolicy {
+                idle_timeout: min(acc.idle_timeout, p.idle_timeout),
+                lifetime: min(acc.lifetime, p.lifetime),
+                max_sessions: min(acc.max_sessions, p.max_sessions),
+            })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,6 +213,8 @@ pub enum EndReason {
     Expired,
     Idle,
     ClosedByServer,
+    /// The user opened more sessions than their cap allows, and this was the oldest.
+    SessionLimit,
 }
 
 impl EndReason {
@@ -189,6 +225,7 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::Idle => "idle",
             EndReason::ClosedByServer => "closed_by_server",
+            EndReason::SessionLimit => "session_limit",
         }
     }
 
@@ -199,6 +236,7 @@ impl EndReason {
             EndReason::Expired,
             EndReason::Idle,
             EndReason::ClosedByServer,
+            EndReason::SessionLimit,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -239,6 +277,9 @@ pub struct Session {
     pub num_opens: i64,
     pub user_flags: i64,
     pub shares: Vec<String>,
+    /// The idle time-out the session was opened under, when its user's roles set one
+    /// (`None`: the server's).
+    pub idle_timeout: Option<time::Duration>,
 }
 
 impl Session {
@@ -296,10 +337,11 @@ pub enum AuditKind {
     AccessTokenChanged,
     AccessTokenDeleted,
     AccountLocked,
+    SessionChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::Login,
         AuditKind::LoginFailed,
         AuditKind::Logout,
@@ -317,6 +359,7 @@ impl AuditKind {
         AuditKind::AccessTokenChanged,
         AuditKind::AccessTokenDeleted,
         AuditKind::AccountLocked,
+        AuditKind::SessionChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -338,6 +381,7 @@ impl AuditKind {
             AuditKind::AccessTokenChanged => "access_token_changed",
             AuditKind::AccessTokenDeleted => "access_token_deleted",
             AuditKind::AccountLocked => "account_locked",
+            AuditKind::SessionChanged => "session_changed",
         }
     }
 

@@ -114,6 +114,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the role or replaces its description and privileges.
     async fn put_role(&self, role: &Role) -> StoreResult<()>;
     async fn delete_role(&self, name: &str) -> StoreResult<bool>;
+    /// Replaces a role's session policy; `false` if no such role.
+    async fn set_role_policy(&self, role: &str, policy: &RolePolicy) -> StoreResult<bool>;
 
     // Sessions
     async fn insert_session(&self, session: &Session, token: &TokenHash) -> StoreResult<()>;
@@ -142,6 +144,12 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_session_token(&self, id: &str, token: &TokenHash) -> StoreResult<bool>;
     /// Newest first.
     async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>>;
+    /// Gives an active session a new end (`None`: none); `false` if unknown or ended.
+    async fn set_session_expiry(
+        &self,
+        id: &str,
+        until: Option<OffsetDateTime>,
+    ) -> StoreResult<bool>;
     /// Ends the session if it is still active; returns whether it did.
     async fn end_session(&self, id: &str, at: OffsetDateTime, why: EndReason) -> StoreResult<bool>;
     /// Ends every active session of a user but `except`; returns the ids it ended.
@@ -165,8 +173,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Records activity; an older instant never overwrites a newer one (latest wins).
     async fn record_activity(&self, batch: &[Activity]) -> StoreResult<()>;
-    /// Ends active sessions past their expiry, or idle since before `idle_before`, and
-    /// returns them with the reason.
+    /// Ends active sessions past their expiry, or idle too long: since before `idle_before`
+    /// (the server's time-out) for those opened without one of their own, for the others
+    /// longer than their own. Returns them with the reason.
     async fn end_stale_sessions(
         &self,
         now: OffsetDateTime,

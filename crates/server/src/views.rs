@@ -146,6 +146,11 @@ pub fn role(r: &m::Role) -> api::RoleView {
         description: r.description.clone(),
         builtin: r.builtin,
         privileges: r.privileges.iter().map(|p| p.as_str().to_owned()).collect(),
+        policy: api::RolePolicy {
+            idle_timeout_seconds: r.policy.idle_timeout.map(|d| d.whole_seconds()),
+            session_lifetime_seconds: r.policy.lifetime.map(|d| d.whole_seconds()),
+            max_sessions: r.policy.max_sessions,
+        },
     }
 }
 

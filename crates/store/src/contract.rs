@@ -50,6 +50,8 @@ macro_rules! contract_tests {
             sessions_record_activity_latest_wins,
             sessions_end_stale_expired_and_idle,
             sessions_end_stale_never_idles_reported,
+            sessions_idle_by_their_own_time_out_and_expiry_moved,
+            roles_policy_kept_apart_from_the_role,
             sessions_purge_only_old_ended,
             audit_append_and_list,
             audit_list_filters,
@@ -128,6 +130,7 @@ fn role(name: &str, privileges: &[Privilege]) -> Role {
         description: format!("the {name} role"),
         privileges: privileges.iter().copied().collect::<PrivilegeSet>(),
         builtin: false,
+        policy: RolePolicy::default(),
     }
 }
 
@@ -152,6 +155,7 @@ fn session(id: &str, user_id: UserId, login: OffsetDateTime) -> Session {
         num_opens: 0,
         user_flags: 0,
         shares: vec![],
+        idle_timeout: None,
     }
 }
 
@@ -940,6 +944,7 @@ pub(crate) async fn sessions_insert_and_lookup(store: &dyn Store) {
         num_opens: 42,
         user_flags: 3,
         shares: vec!["home".into(), "projects".into()],
+        idle_timeout: None,
     };
     insert_session(store, &full).await;
     assert_eq!(
@@ -1409,6 +1414,97 @@ pub(crate) async fn sessions_end_stale_expired_and_idle(store: &dyn Store) {
         vec![("expired-2".to_string(), EndReason::Expired)]
     );
     assert!(get_session(store, "old-idle").await.is_active());
+}
+
+/// A session opened under a role's idle time-out is swept by it, whatever the server's;
+/// an admin's new end replaces the stored one, only while the session is active.
+pub(crate) async fn sessions_idle_by_their_own_time_out_and_expiry_moved(store: &dyn Store) {
+    let u = one_user(store, "ivy").await;
+    let now = at(10_000);
+    let server_cutoff = now - Duration::minutes(30);
+    let with_idle = |id: &str, last: OffsetDateTime, idle: i64| Session {
+        last_active: last,
+        idle_timeout: Some(Duration::minutes(idle)),
+        ..session(id, u.id, at(0))
+    };
+    // Idle 10 minutes under a 5-minute time-out: ended, though the server's is 30.
+    insert_session(store, &with_idle("short", now - Duration::minutes(10), 5)).await;
+    // Idle 40 minutes under a 60-minute time-out: kept, though past the server's.
+    insert_session(store, &with_idle("long", now - Duration::minutes(40), 60)).await;
+    // At exactly its time-out: ended.
+    insert_session(store, &with_idle("edge", now - Duration::minutes(5), 5)).await;
+    let mut got = store
+        .end_stale_sessions(now, Some(server_cutoff))
+        .await
+        .unwrap();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            ("edge".to_string(), EndReason::Idle),
+            ("short".to_string(), EndReason::Idle)
+        ]
+    );
+    let long = get_session(store, "long").await;
+    assert!(long.is_active());
+    assert_eq!(long.idle_timeout, Some(Duration::minutes(60)), "read back");
+
+    assert!(store
+        .set_session_expiry("long", Some(at(20_000)))
+        .await
+        .unwrap());
+    assert_eq!(
+        get_session(store, "long").await.expires_at,
+        Some(at(20_000))
+    );
+    assert!(store.set_session_expiry("long", None).await.unwrap());
+    assert_eq!(get_session(store, "long").await.expires_at, None);
+    assert!(
+        !store
+            .set_session_expiry("short", Some(at(20_000)))
+            .await
+            .unwrap(),
+        "ended"
+    );
+    assert!(!store.set_session_expiry("nope", None).await.unwrap());
+}
+
+/// A role's policy is stored beside it: replacing the role keeps it, clearing empties it,
+/// and an unknown role has none.
+pub(crate) async fn roles_policy_kept_apart_from_the_role(store: &dyn Store) {
+    let ops = role("Operators", &[Privilege::SESSION_READ]);
+    store.put_role(&ops).await.unwrap();
+    let policy = RolePolicy {
+        idle_timeout: Some(Duration::minutes(5)),
+        lifetime: Some(Duration::hours(2)),
+        max_sessions: Some(3),
+    };
+    assert!(store.set_role_policy("Operators", &policy).await.unwrap());
+    let find = || async {
+        store
+            .list_roles()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.name == "Operators")
+            .unwrap()
+    };
+    assert_eq!(find().await.policy, policy);
+    // Built-in roles are written again at every start: the policy stays.
+    store.put_role(&ops).await.unwrap();
+    assert_eq!(find().await.policy, policy);
+    let only_cap = RolePolicy {
+        max_sessions: Some(1),
+        ..RolePolicy::default()
+    };
+    assert!(store.set_role_policy("Operators", &only_cap).await.unwrap());
+    assert_eq!(find().await.policy, only_cap);
+    assert!(store
+        .set_role_policy("Operators", &RolePolicy::default())
+        .await
+        .unwrap());
+    assert!(find().await.policy.is_empty());
+    assert!(!store.set_role_policy("Nobody", &policy).await.unwrap());
 }
 
 pub(crate) async fn sessions_end_stale_never_idles_reported(store: &dyn Store) {

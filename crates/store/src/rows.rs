@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use sessiond_core::model::{Group, Role, User};
+use sessiond_core::model::{Group, Role, RolePolicy, User};
 use sessiond_core::{Privilege, PrivilegeSet};
 
 /// A `groups` row as both engines select it: id, name, sid, gid.
@@ -15,13 +15,18 @@ pub(crate) fn group((id, name, sid, gid): GroupRow) -> Group {
 }
 
 /// Roles with their privileges, from the `roles` and `role_privileges` rows.
-pub(crate) fn roles_with_privileges(
-    roles: Vec<(String, String, bool)>,
-    privs: &[(String, String)],
-) -> Vec<Role> {
+/// A role row with its policy columns (microseconds and a count, each nullable).
+pub(crate) type RoleRow = (String, String, bool, Option<i64>, Option<i64>, Option<i64>);
+
+pub(crate) fn roles_with_privileges(roles: Vec<RoleRow>, privs: &[(String, String)]) -> Vec<Role> {
     roles
         .into_iter()
-        .map(|(name, description, builtin)| Role {
+        .map(|(name, description, builtin, idle, lifetime, max)| Role {
+            policy: RolePolicy {
+                idle_timeout: idle.map(time::Duration::microseconds),
+                lifetime: lifetime.map(time::Duration::microseconds),
+                max_sessions: max.and_then(|n| u32::try_from(n).ok()),
+            },
             privileges: privs
                 .iter()
                 .filter(|(r, _)| *r == name)
@@ -135,6 +140,10 @@ macro_rules! row_decoders {
                 num_opens: r.try_get("num_opens").map_err(g)?,
                 user_flags: r.try_get("user_flags").map_err(g)?,
                 shares: serde_json::from_str(&shares).unwrap_or_default(),
+                idle_timeout: r
+                    .try_get::<Option<i64>, _>("idle_timeout_us")
+                    .map_err(g)?
+                    .map(time::Duration::microseconds),
             })
         }
 

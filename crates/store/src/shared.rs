@@ -14,8 +14,8 @@ macro_rules! shared_store {
     ) => {
         const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, user_id, server, client_name, client_type, console_type,
                 transport, auth_method, actor, access_token_id, browser_session_id, login_time, last_active,
-                expires_at, logout_time, end_reason, num_opens, user_flags, shares)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+                expires_at, logout_time, end_reason, num_opens, user_flags, shares, idle_timeout_us)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 
         fn bind_session<'q>(
             q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
@@ -42,6 +42,11 @@ macro_rules! shared_store {
                 .bind(s.num_opens)
                 .bind(s.user_flags)
                 .bind(serde_json::to_string(&s.shares).unwrap_or_else(|_| "[]".into()))
+                .bind(s.idle_timeout.map(micros_of))
+        }
+
+        fn micros_of(d: time::Duration) -> i64 {
+            i64::try_from(d.whole_microseconds()).unwrap_or(i64::MAX)
         }
 
         fn session_and_token(r: &$row) -> StoreResult<(Session, TokenHash)> {
@@ -319,11 +324,13 @@ macro_rules! shared_store {
             }
 
             async fn list_roles(&self) -> StoreResult<Vec<Role>> {
-                let roles: Vec<(String, String, bool)> =
-                    sqlx::query_as("SELECT name, description, builtin FROM roles ORDER BY name")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(map_err)?;
+                let roles: Vec<crate::rows::RoleRow> = sqlx::query_as(
+                    "SELECT r.name, r.description, r.builtin, p.idle_timeout_us, p.lifetime_us, p.max_sessions
+                     FROM roles r LEFT JOIN role_policies p ON p.role = r.name ORDER BY r.name",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
                 let privs: Vec<(String, String)> =
                     sqlx::query_as("SELECT role, privilege FROM role_privileges")
                         .fetch_all(&self.pool)
@@ -361,6 +368,41 @@ macro_rules! shared_store {
                         .map_err(map_err)?;
                 }
                 tx.commit().await.map_err(map_err)
+            }
+
+            async fn set_role_policy(&self, role: &str, p: &RolePolicy) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let known: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = $1")
+                    .bind(role)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if known.is_none() {
+                    // At once: a dropped transaction is rolled back only when its connection
+                    // is next used, holding its locks till then.
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM role_policies WHERE role = $1")
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if !p.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO role_policies (role, idle_timeout_us, lifetime_us, max_sessions)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(role)
+                    .bind(p.idle_timeout.map(micros_of))
+                    .bind(p.lifetime.map(micros_of))
+                    .bind(p.max_sessions.map(i64::from))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
             }
 
             async fn delete_role(&self, name: &str) -> StoreResult<bool> {
@@ -443,6 +485,22 @@ macro_rules! shared_store {
                     .as_ref()
                     .map(session_from_row)
                     .transpose()
+            }
+
+            async fn set_session_expiry(
+                &self,
+                id: &str,
+                until: Option<OffsetDateTime>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND logout_time IS NULL",
+                )
+                .bind(until.map(to_micros))
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn replace_session_token(&self, id: &str, token: &TokenHash) -> StoreResult<bool> {
@@ -616,10 +674,11 @@ macro_rules! shared_store {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                let idle: Vec<String> = match idle_before {
+                let mut idle: Vec<String> = match idle_before {
                     Some(cutoff) => sqlx::query_scalar(
                         "UPDATE sessions SET logout_time = $1, end_reason = 'idle'
-                         WHERE logout_time IS NULL AND last_active <= $2 AND auth_method != 'reported'
+                         WHERE logout_time IS NULL AND idle_timeout_us IS NULL AND last_active <= $2
+                           AND auth_method != 'reported'
                          RETURNING id",
                     )
                     .bind(to_micros(now))
@@ -629,6 +688,19 @@ macro_rules! shared_store {
                     .map_err(map_err)?,
                     None => vec![],
                 };
+                // Sessions opened under a role's own idle time-out.
+                idle.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "UPDATE sessions SET logout_time = $1, end_reason = 'idle'
+                         WHERE logout_time IS NULL AND idle_timeout_us IS NOT NULL
+                           AND last_active + idle_timeout_us <= $1 AND auth_method != 'reported'
+                         RETURNING id",
+                    )
+                    .bind(to_micros(now))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                );
                 tx.commit().await.map_err(map_err)?;
                 Ok(expired
                     .into_iter()

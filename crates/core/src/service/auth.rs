@@ -276,6 +276,9 @@ impl Core {
         ctx: LoginContext,
         actor: Option<String>,
     ) -> CoreResult<LoginOutcome> {
+        let policy = self.policy_of(&user);
+        self.enforce_session_cap(&user, &policy, &ctx.client_name)
+            .await?;
         let now = self.clock.now();
         let token = Token::generate()?;
         let session = Session {
@@ -292,12 +295,13 @@ impl Core {
             browser_session_id: None,
             login_time: now,
             last_active: now,
-            expires_at: self.cfg.session_lifetime.map(|d| now + d),
+            expires_at: policy.lifetime.map(|d| now + d),
             logout_time: None,
             end_reason: None,
             num_opens: 0,
             user_flags: 0,
             shares: vec![],
+            idle_timeout: policy.idle_timeout,
         };
         self.store.insert_session(&session, &token.hash()).await?;
         self.sessions_changed();
@@ -411,9 +415,9 @@ impl Core {
         if session.expires_at().is_some_and(|at| now >= at) {
             return Some(EndReason::Expired);
         }
-        if self
-            .cfg
-            .idle_timeout
+        if session
+            .idle_timeout()
+            .or(self.cfg.idle_timeout)
             .is_some_and(|idle| now - e.last_active() >= idle)
         {
             return Some(EndReason::Idle);

@@ -11,6 +11,7 @@ mod guard;
 mod introspection;
 mod maintenance;
 mod net_sessions;
+mod policy;
 mod repeated;
 mod roles;
 mod sessions;
@@ -23,6 +24,7 @@ pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
 pub use maintenance::SweepReport;
 pub use net_sessions::{computer_name, Report};
+pub use policy::SessionLimitAction;
 pub use roles::{
     builtin_roles, ADMINISTRATORS, OBSERVERS, PAM_USERS, RESOURCE_SERVERS, SERVER_OPERATORS,
     SESSION_REPORTERS,
@@ -65,6 +67,10 @@ pub struct CoreConfig {
     pub lockout: Option<LockoutPolicy>,
     /// Slowing down failed logins per client address and per name.
     pub throttle: LoginThrottle,
+    /// Concurrent sessions a user may hold (roles may set fewer); `None`: no cap.
+    pub max_sessions_per_user: Option<u32>,
+    /// What a login past the cap does.
+    pub session_limit: SessionLimitAction,
 }
 
 /// `max_failures` failed logins for one name within `window`, from at least
@@ -128,6 +134,8 @@ impl Default for CoreConfig {
             cache_capacity: 100_000,
             lockout: Some(LockoutPolicy::default()),
             throttle: LoginThrottle::default(),
+            max_sessions_per_user: None,
+            session_limit: SessionLimitAction::Refuse,
         }
     }
 }

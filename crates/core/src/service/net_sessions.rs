@@ -137,6 +137,7 @@ impl Core {
             num_opens: r.num_opens.unwrap_or(0),
             user_flags: r.user_flags.unwrap_or(0),
             shares: r.shares,
+            idle_timeout: None,
         };
         // A reported session has no bearer; its token is random and given to no one.
         self.store

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Core, Principal};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{AuditKind, Role, User};
+use crate::model::{AuditKind, Role, RolePolicy, User};
 use crate::privilege::{Privilege, PrivilegeSet};
 use crate::validate;
 
@@ -25,12 +25,14 @@ pub fn builtin_roles() -> Vec<Role> {
             description: "Complete access to everything".into(),
             privileges: Privilege::all().collect(),
             builtin: true,
+            policy: RolePolicy::default(),
         },
         Role {
             name: OBSERVERS.into(),
             description: "Read-only access: every *_READ privilege".into(),
             privileges: Privilege::all().filter(|p| p.is_read_only()).collect(),
             builtin: true,
+            policy: RolePolicy::default(),
         },
         Role {
             name: SERVER_OPERATORS.into(),
@@ -45,18 +47,21 @@ pub fn builtin_roles() -> Vec<Role> {
                 Privilege::ROLE_READ,
             ]),
             builtin: true,
+            policy: RolePolicy::default(),
         },
         Role {
             name: PAM_USERS.into(),
             description: "Read their own session through the MIM PAM API".into(),
             privileges: set(&[Privilege::PAM_SESSION_READ]),
             builtin: true,
+            policy: RolePolicy::default(),
         },
         Role {
             name: SESSION_REPORTERS.into(),
             description: "Report the client sessions of another server".into(),
             privileges: set(&[Privilege::SESSION_REPORT]),
             builtin: true,
+            policy: RolePolicy::default(),
         },
         Role {
             name: RESOURCE_SERVERS.into(),
@@ -65,6 +70,7 @@ pub fn builtin_roles() -> Vec<Role> {
                     .into(),
             privileges: set(&[Privilege::TOKEN_INTROSPECT]),
             builtin: true,
+            policy: RolePolicy::default(),
         },
     ]
 }
@@ -87,7 +93,7 @@ impl Core {
         Ok(())
     }
 
-    fn role_map(&self) -> Arc<HashMap<String, Role>> {
+    pub(super) fn role_map(&self) -> Arc<HashMap<String, Role>> {
         self.roles
             .read()
             .map(|r| Arc::clone(&r))
@@ -144,6 +150,7 @@ impl Core {
             description: description.to_owned(),
             privileges,
             builtin: false,
+            policy: existing.map(|r| r.policy).unwrap_or_default(),
         };
         self.store.put_role(&role).await?;
         self.reload_roles().await?;

@@ -123,6 +123,9 @@ impl Core {
     ) -> CoreResult<Vec<String>> {
         if user != p.user.id {
             self.require(p, Privilege::SESSION_WRITE).await?;
+            if self.store.get_user(user).await?.is_none() {
+                return Err(CoreError::NotFound(format!("no user with id {user}")));
+            }
         }
         let ended = self.end_all_sessions_of(user, None).await?;
         self.audit_by(
@@ -148,7 +151,7 @@ impl Core {
     }
 
     /// Puts the live activity stamp from the cache on a stored session.
-    fn overlay_activity(&self, s: &mut Session) {
+    pub(super) fn overlay_activity(&self, s: &mut Session) {
         s.last_active = self.last_active_of(s);
     }
 }

@@ -52,7 +52,9 @@ fn routes(mount: Mount) -> Mount {
         .route("/sessions", get(sessions::list))
         .route(
             "/sessions/{id}",
-            get(sessions::show).delete(sessions::revoke),
+            get(sessions::show)
+                .patch(sessions::change)
+                .delete(sessions::revoke),
         )
         .route("/users", get(users::list).post(users::create))
         .route(
@@ -60,6 +62,7 @@ fn routes(mount: Mount) -> Mount {
             get(users::show).patch(users::modify).delete(users::remove),
         )
         .route("/users/{id}/roles", put(users::set_roles))
+        .route("/users/{id}/sessions", delete(sessions::revoke_user))
         .route("/users/{id}/groups", get(users::groups_of))
         .route("/users/{id}/keys", get(apps::list_keys).post(apps::add_key))
         .route("/users/{id}/keys/{key}", delete(apps::delete_key))
@@ -77,6 +80,7 @@ fn routes(mount: Mount) -> Mount {
                 .put(users::replace_role)
                 .delete(users::delete_role),
         )
+        .route("/roles/{name}/policy", put(users::set_role_policy))
         .route("/privileges", get(users::list_privileges))
         .route("/groups", get(users::list_groups).post(users::create_group))
         .route(

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{Native, NativeError, NativeResult};
-use crate::extract::{ApiPath, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::problem::Kind;
 use crate::state::AppState;
 use crate::views;
@@ -146,10 +146,48 @@ pub async fn revoke(
     Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    summary = "Give an active session a new end (PRIVILEGE_SESSION_WRITE)",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = api::SessionChange,
+    responses((status = 200, body = api::SessionView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
+pub async fn change(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<String, Native>,
+    ApiJson(c, _): ApiJson<api::SessionChange, Native>,
+) -> NativeResult<Json<api::SessionView<'static>>> {
+    let session = s.core.set_session_expiry(&p, &id, c.expires_at).await?;
+    Ok(Json(render(&s, &p, &[session]).await?.remove(0)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/sessions",
+    tag = "sessions",
+    summary = "End every session of one user (PRIVILEGE_SESSION_WRITE)",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = api::RevokeOthersResponse), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
+pub async fn revoke_user(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(id, _): ApiPath<i64, Native>,
+) -> NativeResult<Json<api::RevokeOthersResponse>> {
+    let revoked = s.core.revoke_user_sessions(&p, id).await?;
+    Ok(Json(api::RevokeOthersResponse { revoked }))
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    #[param(value_type = Option<String>, pattern = "^(login|login_failed|logout|revoke|session_ended|denied|user_created|user_changed|user_deleted|password_changed|roles_changed|role_changed|group_changed|access_token_created|access_token_changed|access_token_deleted|account_locked)$")]
+    #[param(value_type = Option<String>, pattern = "^(login|login_failed|logout|revoke|session_ended|denied|user_created|user_changed|user_deleted|password_changed|roles_changed|role_changed|group_changed|access_token_created|access_token_changed|access_token_deleted|account_locked|session_changed)$")]
     kind: Option<String>,
     /// A user id or name: the events that user caused.
     user: Option<String>,

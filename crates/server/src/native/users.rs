@@ -258,6 +258,45 @@ pub async fn replace_role(
 }
 
 #[utoipa::path(
+    put,
+    path = "/api/v1/roles/{name}/policy",
+    tag = "roles",
+    summary = "Set a role's session rules (built-in roles too)",
+    params(("name" = String, Path, description = "Role name")),
+    request_body = api::RolePolicy,
+    responses((status = 200, body = api::RoleView), super::openapi::Errors),
+    security(("bearer" = [])),
+)]
+pub async fn set_role_policy(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<Native>,
+    ApiPath(name, _): ApiPath<String, Native>,
+    ApiJson(body, _): ApiJson<serde_json::Value, Native>,
+) -> NativeResult<Json<api::RoleView>> {
+    // An object only: serde would also take the fields, all optional, as an array.
+    if !body.is_object() {
+        return Err(NativeError::bad_request("the policy must be a JSON object"));
+    }
+    let r: api::RolePolicy = serde_json::from_value(body)
+        .map_err(|e| NativeError::bad_request(format!("invalid JSON body: {e}")))?;
+    let seconds = |what: &str, v: Option<i64>| -> NativeResult<Option<time::Duration>> {
+        match v {
+            Some(n) if !(1..=31_622_400).contains(&n) => Err(NativeError::bad_request(format!(
+                "{what} must be between 1 and 31622400 seconds (366 days)"
+            ))),
+            v => Ok(v.map(time::Duration::seconds)),
+        }
+    };
+    let policy = sessiond_core::model::RolePolicy {
+        idle_timeout: seconds("idle_timeout_seconds", r.idle_timeout_seconds)?,
+        lifetime: seconds("session_lifetime_seconds", r.session_lifetime_seconds)?,
+        max_sessions: r.max_sessions,
+    };
+    let role = s.core.set_role_policy(&p, &name, policy).await?;
+    Ok(Json(views::role(&role)))
+}
+
+#[utoipa::path(
     delete,
     path = "/api/v1/roles/{name}",
     tag = "roles",
