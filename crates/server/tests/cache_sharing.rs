@@ -76,6 +76,12 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
         .get()
         .contains("PRIVILEGE_LOCAL_USER_WRITE"));
 
+    // Who-am-i shows it on every session: the user it renders once per user is redone.
+    for t in &tokens {
+        let (_, me) = s.get("/api/v1/session", t).await;
+        assert_eq!(me["user"]["roles"], json!(["Administrators"]), "{me}");
+    }
+
     // So does a change to the user, and a login after it joins the same copy.
     let (status, _) = s
         .call(
@@ -92,6 +98,10 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     assert!(changed
         .iter()
         .all(|p| p.user.profile.display_name.as_deref() == Some("Robert")));
+    for t in &tokens {
+        let (_, me) = s.get("/api/v1/session", t).await;
+        assert_eq!(me["user"]["display_name"], "Robert", "{me}");
+    }
 
     // Another user has a copy of their own.
     let other = principals(&s, &[admin]).await;
