@@ -62,6 +62,21 @@ async fn resource_server(s: &TestServer, admin: &str) -> String {
     s.login("gateway", "gateway-password").await.0
 }
 
+/// A Qumulo access token for `user`, made by `admin`: (its id, the bearer string).
+async fn access_token(s: &TestServer, admin: &str, user: &str) -> (String, String) {
+    let (status, t) = s
+        .call(
+            Method::POST,
+            "/v1/auth/access-tokens/",
+            Some(admin),
+            Some(json!({"user": {"name": user}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let text = |k: &str| t[k].as_str().unwrap().to_owned();
+    (text("id"), text("bearer_token"))
+}
+
 async fn qumulo_login(s: &TestServer, user: &str, pw: &str) -> String {
     let (status, body) = s
         .call(
@@ -161,17 +176,8 @@ async fn an_active_token_of_each_dialect_is_described_and_nothing_else_is() {
     }
 
     // An access token: no session, no client.
-    let (status, t) = s
-        .call(
-            Method::POST,
-            "/v1/auth/access-tokens/",
-            Some(&admin),
-            Some(json!({"user": {"name": "bob"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{t}");
-    let access = t["bearer_token"].as_str().unwrap();
-    let v = introspect(&s, &rs, access).await;
+    let (_, access) = access_token(&s, &admin, "bob").await;
+    let v = introspect(&s, &rs, &access).await;
     assert_eq!(v["active"], true, "{v}");
     assert_eq!(v["username"], "bob");
     assert!(v.get("sid").is_none() && v.get("exp").is_none(), "{v}");
@@ -323,27 +329,13 @@ async fn revocation_ends_the_session_or_deletes_the_access_token_and_is_audited(
     revoke(bob.clone()).await;
     revoke("no-such-token".into()).await;
 
-    let (status, t) = s
-        .call(
-            Method::POST,
-            "/v1/auth/access-tokens/",
-            Some(&admin),
-            Some(json!({"user": {"name": "bob"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{t}");
-    let access = t["bearer_token"].as_str().unwrap().to_owned();
+    let (id, access) = access_token(&s, &admin, "bob").await;
     let (status, _) = s.get("/api/v1/session", &access).await;
     assert_eq!(status, StatusCode::OK);
     revoke(access.clone()).await;
     let (status, _) = s.get("/api/v1/session", &access).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = s
-        .get(
-            &format!("/v1/auth/access-tokens/{}", t["id"].as_str().unwrap()),
-            &admin,
-        )
-        .await;
+    let (status, _) = s.get(&format!("/v1/auth/access-tokens/{id}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.stop().await;
 }

@@ -668,15 +668,15 @@ async fn a_bots_session_token_can_be_introspected() {
     let token = tok["token"].as_str().unwrap().to_owned();
     y.s.user(&y.admin, "gateway", &["Resource Servers"]).await;
     let (gateway, _) = y.s.login("gateway", "gateway-password").await;
+    let post = |path: &'static str| {
+        y.s.http
+            .post(y.s.url(path))
+            .bearer_auth(&gateway)
+            .form(&[("token", token.as_str())])
+            .send()
+    };
     let ask = || async {
-        let resp =
-            y.s.http
-                .post(y.s.url("/api/v1/introspect"))
-                .bearer_auth(&gateway)
-                .form(&[("token", token.as_str())])
-                .send()
-                .await
-                .unwrap();
+        let resp = post("/api/v1/introspect").await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         resp.json::<Value>().await.unwrap()
     };
@@ -684,15 +684,10 @@ async fn a_bots_session_token_can_be_introspected() {
     assert_eq!(v["active"], true, "{v}");
     assert_eq!(v["username"], "bot");
     assert_eq!(v["sub"], y.bot_id.to_string());
-    let resp =
-        y.s.http
-            .post(y.s.url("/api/v1/revoke"))
-            .bearer_auth(&gateway)
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        post("/api/v1/revoke").await.unwrap().status(),
+        StatusCode::OK
+    );
     assert_eq!(ask().await, json!({"active": false}));
     let (status, _, _) = y.session_info(Some(&token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
