@@ -215,6 +215,10 @@ pub enum EndReason {
     ClosedByServer,
     /// The user opened more sessions than their cap allows, and this was the oldest.
     SessionLimit,
+    /// An administrator disabled the user.
+    UserDisabled,
+    /// The user's password changed (by the user, from another session, or reset).
+    PasswordChanged,
 }
 
 impl EndReason {
@@ -226,6 +230,8 @@ impl EndReason {
             EndReason::Idle => "idle",
             EndReason::ClosedByServer => "closed_by_server",
             EndReason::SessionLimit => "session_limit",
+            EndReason::UserDisabled => "user_disabled",
+            EndReason::PasswordChanged => "password_changed",
         }
     }
 
@@ -237,6 +243,8 @@ impl EndReason {
             EndReason::Idle,
             EndReason::ClosedByServer,
             EndReason::SessionLimit,
+            EndReason::UserDisabled,
+            EndReason::PasswordChanged,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

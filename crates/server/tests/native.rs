@@ -457,7 +457,7 @@ async fn disabling_a_user_ends_their_sessions_and_refuses_login() {
     let s = TestServer::start(&dir).await;
     let admin = s.admin().await;
     let bob_id = s.user(&admin, "bob", &[]).await;
-    let (bob, _) = s.login("bob", "bob-password").await;
+    let (bob, bob_sid) = s.login("bob", "bob-password").await;
     let (status, body) = s
         .call(
             Method::PATCH,
@@ -472,6 +472,8 @@ async fn disabling_a_user_ends_their_sessions_and_refuses_login() {
         s.get("/api/v1/session", &bob).await.0,
         StatusCode::UNAUTHORIZED
     );
+    let (_, ended) = s.get(&format!("/api/v1/sessions/{bob_sid}"), &admin).await;
+    assert_eq!(ended["end_reason"], "user_disabled", "{ended}");
     let (status, body) = s
         .call(
             Method::POST,
@@ -809,4 +811,54 @@ async fn the_openapi_document_describes_the_native_api() {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
     t.stop().await;
+}
+
+/// A changed password ends the user's other sessions, a reset by an admin all of them,
+/// each with the reason a client of the session would want to show.
+#[tokio::test]
+async fn a_new_password_ends_sessions_with_its_own_reason() {
+    let dir = TempDir::new().unwrap();
+    let s = TestServer::start(&dir).await;
+    let admin = s.admin().await;
+    let bob_id = s.user(&admin, "bob", &[]).await;
+    let (bob, _) = s.login("bob", "bob-password").await;
+    let (_, other) = s.login("bob", "bob-password").await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/session/password",
+            Some(&bob),
+            Some(json!({"old_password": "bob-password", "new_password": "a-new-password-1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        s.get("/api/v1/session", &bob).await.0,
+        StatusCode::OK,
+        "this one stays"
+    );
+    let (_, ended) = s.get(&format!("/api/v1/sessions/{other}"), &admin).await;
+    assert_eq!(ended["end_reason"], "password_changed", "{ended}");
+
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{bob_id}"),
+            Some(&admin),
+            Some(json!({"password": "reset-password-2"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.get("/api/v1/session", &bob).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, mine) = s.get("/api/v1/sessions?user=bob&state=ended", &admin).await;
+    let reasons: Vec<&str> = mine["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["end_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["password_changed", "password_changed"], "{mine}");
 }

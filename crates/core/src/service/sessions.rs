@@ -102,7 +102,9 @@ impl Core {
 
     /// Ends every other active session of the caller; returns their ids.
     pub async fn revoke_other_sessions(&self, p: &Principal) -> CoreResult<Vec<String>> {
-        let ended = self.end_all_sessions_of(p.user.id, p.session_id()).await?;
+        let ended = self
+            .end_all_sessions_of(p.user.id, p.session_id(), EndReason::Revoked)
+            .await?;
         self.audit_by(
             p,
             AuditKind::Revoke,
@@ -127,7 +129,9 @@ impl Core {
                 return Err(CoreError::NotFound(format!("no user with id {user}")));
             }
         }
-        let ended = self.end_all_sessions_of(user, None).await?;
+        let ended = self
+            .end_all_sessions_of(user, None, EndReason::Revoked)
+            .await?;
         self.audit_by(
             p,
             AuditKind::Revoke,

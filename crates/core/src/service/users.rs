@@ -187,7 +187,12 @@ impl Core {
             } else {
                 None
             };
-            self.end_all_sessions_of(id, except).await?;
+            let why = if update.enabled == Some(false) {
+                EndReason::UserDisabled
+            } else {
+                EndReason::PasswordChanged
+            };
+            self.end_all_sessions_of(id, except, why).await?;
         }
         self.forget_user(id);
         let what = if update.password_hash.is_some() {
@@ -209,7 +214,8 @@ impl Core {
         }
         let user = self.get_user(p, id).await?;
         self.keep_an_administrator(&user).await?;
-        self.end_all_sessions_of(id, None).await?;
+        self.end_all_sessions_of(id, None, EndReason::Revoked)
+            .await?;
         self.store.delete_user(id).await?;
         self.forget_user(id);
         self.audit_by(
@@ -278,7 +284,8 @@ impl Core {
             ..UserUpdate::default()
         };
         self.store.update_user(user.id, &update).await?;
-        self.end_all_sessions_of(user.id, p.session_id()).await?;
+        self.end_all_sessions_of(user.id, p.session_id(), EndReason::PasswordChanged)
+            .await?;
         self.forget_user(user.id);
         self.audit_by(
             p,
@@ -290,16 +297,17 @@ impl Core {
         Ok(())
     }
 
-    /// Ends `user`'s active sessions but `except`, with reason "revoked", and forgets them
-    /// on this node (the change feed tells the others). Returns the ids ended.
+    /// Ends `user`'s active sessions but `except`, with reason `why`, and forgets them on
+    /// this node (the change feed tells the others). Returns the ids ended.
     pub(super) async fn end_all_sessions_of(
         &self,
         user: UserId,
         except: Option<&str>,
+        why: EndReason,
     ) -> CoreResult<Vec<String>> {
         let ended = self
             .store
-            .end_user_sessions(user, except, self.clock.now(), EndReason::Revoked)
+            .end_user_sessions(user, except, self.clock.now(), why)
             .await?;
         for id in &ended {
             self.forget_session(id);
