@@ -127,6 +127,7 @@ pub enum SessionsCmd {
     /// End a session by id; with --others every other session of yours; with --user
     /// every session of that user (PRIVILEGE_SESSION_WRITE).
     Revoke {
+        /// The session's id.
         #[arg(required_unless_present_any = ["others", "user"], conflicts_with_all = ["others", "user"])]
         id: Option<String>,
         /// Revoke all your sessions except this one.
@@ -139,7 +140,9 @@ pub enum SessionsCmd {
     /// Give an active session a new end (PRIVILEGE_SESSION_WRITE): --by a duration from
     /// now, e.g. 2h, or --no-end.
     Extend {
+        /// The session's id.
         id: String,
+        /// The new end, this long from now (e.g. 2h, 3d; at most 366 days).
         #[arg(
             long,
             required_unless_present = "no_end",

@@ -124,10 +124,6 @@ pub struct Grants {
     /// every user with the same privileges (`PrivilegeSet::names_json`).
     names_json: OnceLock<Arc<RawValue>>,
     qumulo_names_json: OnceLock<Arc<RawValue>>,
-    /// The user as the native who-am-i writes it, rendered by the first such request (the
-    /// core does not know the shape; it keeps the bytes with the user they describe, so a
-    /// change to the user, which makes new `Grants`, renders anew).
-    user_json: OnceLock<Box<RawValue>>,
 }
 
 impl Grants {
@@ -137,17 +133,11 @@ impl Grants {
             privileges,
             names_json: OnceLock::new(),
             qumulo_names_json: OnceLock::new(),
-            user_json: OnceLock::new(),
         }
     }
 
     pub fn privilege_names_json(&self) -> &RawValue {
         self.names_json.get_or_init(|| self.privileges.names_json())
-    }
-
-    /// The user rendered by `render` the first time, kept for every later request.
-    pub fn user_json(&self, render: impl FnOnce(&User) -> Box<RawValue>) -> &RawValue {
-        self.user_json.get_or_init(|| render(&self.user))
     }
 
     /// Only the names of seed 003's vocabulary, the ones Qumulo's schema enumerates.
