@@ -77,19 +77,6 @@ async fn access_token(s: &TestServer, admin: &str, user: &str) -> (String, Strin
     (text("id"), text("bearer_token"))
 }
 
-async fn qumulo_login(s: &TestServer, user: &str, pw: &str) -> String {
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/v1/session/login",
-            None,
-            Some(json!({"username": user, "password": pw})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["bearer_token"].as_str().unwrap().to_owned()
-}
-
 async fn commvault_login(s: &TestServer, user: &str, pw: &str) -> String {
     let resp = s
         .http
@@ -156,7 +143,7 @@ async fn an_active_token_of_each_dialect_is_described_and_nothing_else_is() {
     assert_eq!(exp - iat, 8 * 3600, "the default lifetime");
     assert!(v["client_id"].is_string());
 
-    let qumulo = qumulo_login(&s, "bob", "bob-password").await;
+    let qumulo = s.qumulo_login("bob", "bob-password").await;
     let commvault = commvault_login(&s, "bob", "bob-password").await;
     let pam = pam_login(&s, "bob", "bob-password").await;
     for (dialect, token) in [

@@ -10,19 +10,6 @@ use serde_json::{json, Value};
 use sessiond_core::ManualClock;
 use tempfile::TempDir;
 
-async fn qlogin(s: &TestServer, user: &str, pw: &str) -> String {
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/v1/session/login",
-            None,
-            Some(json!({"username": user, "password": pw})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["bearer_token"].as_str().unwrap().to_owned()
-}
-
 fn keys(v: &Value) -> Vec<&str> {
     let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     k.sort();
@@ -51,7 +38,7 @@ fn assert_qumulo_error(body: &Value, class: &str) {
 async fn who_am_i_has_seed_003_fields_with_string_ids() {
     let dir = TempDir::new().unwrap();
     let s = TestServer::start(&dir).await;
-    let token = qlogin(&s, "admin", ADMIN_PASSWORD).await;
+    let token = s.qumulo_login("admin", ADMIN_PASSWORD).await;
     let (status, me) = s.get("/v1/session/who-am-i", &token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -90,7 +77,7 @@ async fn every_failure_answers_in_qumulos_shape() {
     let mut opts = Options::default();
     opts.server.max_body_bytes = 2048;
     let s = TestServer::start_with(&dir, opts, Arc::new(ManualClock::starting_now())).await;
-    let token = qlogin(&s, "admin", ADMIN_PASSWORD).await;
+    let token = s.qumulo_login("admin", ADMIN_PASSWORD).await;
 
     let (status, body) = s
         .call(Method::GET, "/v1/session/who-am-i", None, None)
@@ -203,7 +190,7 @@ async fn an_unprivileged_user_gets_403_not_401() {
     let s = TestServer::start(&dir).await;
     let admin = s.admin().await;
     let bob_id = s.user(&admin, "bob", &[]).await;
-    let bob = qlogin(&s, "bob", "bob-password").await;
+    let bob = s.qumulo_login("bob", "bob-password").await;
     assert_eq!(
         s.get("/v1/session/who-am-i", &bob).await.1["privileges"],
         json!([])
@@ -266,7 +253,7 @@ async fn access_token_pages_carry_the_filter_and_end_with_null() {
     let mut opts = Options::default();
     opts.server.page_size = 2;
     let s = TestServer::start_with(&dir, opts, Arc::new(ManualClock::starting_now())).await;
-    let admin = qlogin(&s, "admin", ADMIN_PASSWORD).await;
+    let admin = s.qumulo_login("admin", ADMIN_PASSWORD).await;
     let native = s.admin().await;
     s.user(&native, "bob", &[]).await;
     let mut mine = vec![];
@@ -344,7 +331,7 @@ async fn access_tokens_expire_and_carry_their_id_in_who_am_i() {
     let dir = TempDir::new().unwrap();
     let clock = Arc::new(ManualClock::starting_now());
     let s = TestServer::start_with(&dir, Options::default(), clock.clone()).await;
-    let admin = qlogin(&s, "admin", ADMIN_PASSWORD).await;
+    let admin = s.qumulo_login("admin", ADMIN_PASSWORD).await;
     let soon = (s.core.now() + time::Duration::hours(1))
         .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap())
         .format(&time::format_description::well_known::Rfc3339)
@@ -371,8 +358,8 @@ async fn access_tokens_expire_and_carry_their_id_in_who_am_i() {
         s.get("/v1/session/who-am-i", bearer).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let admin = qlogin(&s, "admin", ADMIN_PASSWORD).await; // the old session went idle
-                                                           // Times in the past and malformed times are refused.
+    let admin = s.qumulo_login("admin", ADMIN_PASSWORD).await; // the old session went idle
+                                                               // Times in the past and malformed times are refused.
     for bad in ["2001-01-01T00:00:00+00:00", "tomorrow"] {
         let (status, body) = s
             .call(

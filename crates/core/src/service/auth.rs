@@ -256,16 +256,22 @@ impl Core {
         if user.enabled {
             return Ok(());
         }
+        self.audit_refused_login(user, client, "account disabled")
+            .await;
+        Err(CoreError::Forbidden("the account is disabled".into()))
+    }
+
+    /// Audits a login refused to a known user whose password (or voucher) was right.
+    pub(super) async fn audit_refused_login(&self, user: &User, client: &str, why: &str) {
         self.audit_raw(
             AuditKind::LoginFailed,
             Some((user.id, user.name.clone())),
             None,
             Some(client),
             Some(&user.name),
-            "account disabled",
+            why,
         )
         .await;
-        Err(CoreError::Forbidden("the account is disabled".into()))
     }
 
     /// Opens a session for a user already admitted, recording the app acting on the

@@ -40,14 +40,15 @@ impl Core {
                 .filter_map(|r| roles.get(r))
                 .map(|r| &r.policy),
         );
-        let cap = match (mine.max_sessions, self.cfg.max_sessions_per_user) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        // The server's cap is one more bound (its lifetime only a fallback, not a bound).
+        let server_cap = RolePolicy {
+            max_sessions: self.cfg.max_sessions_per_user,
+            ..RolePolicy::default()
         };
         RolePolicy {
             idle_timeout: mine.idle_timeout,
             lifetime: mine.lifetime.or(self.cfg.session_lifetime),
-            max_sessions: cap,
+            max_sessions: RolePolicy::strictest([&mine, &server_cap]).max_sessions,
         }
     }
 
@@ -67,15 +68,8 @@ impl Core {
         }
         match self.cfg.session_limit {
             SessionLimitAction::Refuse => {
-                self.audit_raw(
-                    AuditKind::LoginFailed,
-                    Some((user.id, user.name.clone())),
-                    None,
-                    Some(client),
-                    Some(&user.name),
-                    &format!("session limit reached ({cap})"),
-                )
-                .await;
+                self.audit_refused_login(user, client, &format!("session limit reached ({cap})"))
+                    .await;
                 tracing::info!(user = %user.name, client = %client, cap, "login refused: session limit");
                 Err(CoreError::Forbidden(format!(
                     "the user already has {} open sessions, the most allowed",

@@ -214,6 +214,20 @@ impl TestServer {
         )
     }
 
+    /// Logs in through Qumulo's API; returns its bearer token.
+    pub async fn qumulo_login(&self, user: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/session/login",
+                None,
+                Some(json!({"username": user, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "Qumulo login {user}: {body}");
+        body["bearer_token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn admin(&self) -> String {
         self.login("admin", ADMIN_PASSWORD).await.0
     }
