@@ -14,6 +14,7 @@
 //! - `jwt`: RS512 pubkey JWTs (Symphony bots and apps) and RSA key checks.
 //! - `validate`: bounds on every stored field.
 //! - `throttle`: in-memory throttling of failed logins by client address and by name.
+//! - `webhook`: events, endpoints and the Standard Webhooks signature.
 //! - `error`: `CoreError` (the core's one error type) and `StoreError`.
 
 pub mod cache;
@@ -31,6 +32,7 @@ pub mod service;
 pub mod store;
 pub mod throttle;
 pub mod validate;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthFailure, CoreError, CoreResult, StoreError};

@@ -1,5 +1,5 @@
 //! What the core counts for operators: logins by the way in and their result, lock-outs,
-//! throttled attempts, cache hits and misses, store errors, and the requests each dialect
+//! throttled attempts, cache hits and misses, store errors, webhook attempts, and the requests each dialect
 //! answered (counted by the server, kept here with the rest). Counts only, never a name or a
 //! token. The server registers these with its own request metrics and serves them at
 //! `/metrics`.
@@ -33,6 +33,12 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `delivered` or `failed`.
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DialectLabels {
     pub dialect: &'static str,
 }
@@ -56,6 +62,7 @@ pub struct Metrics {
     cache_misses: Counter,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Seconds,
+    webhook_attempts: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -70,6 +77,7 @@ impl Default for Metrics {
             cache_misses: Counter::default(),
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(request_seconds),
+            webhook_attempts: Family::default(),
         }
     }
 }
@@ -145,6 +153,13 @@ impl Metrics {
         self.change_applied.observe(seconds);
     }
 
+    pub(crate) fn webhook_delivered(&self, ok: bool) {
+        let result = if ok { "delivered" } else { "failed" };
+        self.webhook_attempts
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
     pub(crate) fn locked_out(&self) {
         self.lockouts.inc();
     }
@@ -198,6 +213,11 @@ impl Metrics {
             "http_requests",
             "HTTP requests answered, by dialect and status class",
             self.requests.clone(),
+        );
+        registry.register(
+            "webhook_attempts",
+            "Webhook deliveries attempted by this node, by result",
+            self.webhook_attempts.clone(),
         );
         registry.register_with_unit(
             "http_request_duration",

@@ -346,10 +346,11 @@ pub enum AuditKind {
     AccessTokenDeleted,
     AccountLocked,
     SessionChanged,
+    WebhookChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::Login,
         AuditKind::LoginFailed,
         AuditKind::Logout,
@@ -368,6 +369,7 @@ impl AuditKind {
         AuditKind::AccessTokenDeleted,
         AuditKind::AccountLocked,
         AuditKind::SessionChanged,
+        AuditKind::WebhookChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -390,6 +392,7 @@ impl AuditKind {
             AuditKind::AccessTokenDeleted => "access_token_deleted",
             AuditKind::AccountLocked => "account_locked",
             AuditKind::SessionChanged => "session_changed",
+            AuditKind::WebhookChanged => "webhook_changed",
         }
     }
 

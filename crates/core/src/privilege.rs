@@ -154,6 +154,8 @@ impl Privilege {
     pub const GET_EXTENDED_CONTACT_INFO: Privilege =
         Privilege::must("PRIVILEGE_GET_EXTENDED_CONTACT_INFO");
     pub const TOKEN_INTROSPECT: Privilege = Privilege::must("PRIVILEGE_TOKEN_INTROSPECT");
+    pub const WEBHOOK_READ: Privilege = Privilege::must("PRIVILEGE_WEBHOOK_READ");
+    pub const WEBHOOK_WRITE: Privilege = Privilege::must("PRIVILEGE_WEBHOOK_WRITE");
 
     /// Looks a name up at compile time; an unknown name fails the build.
     const fn must(name: &str) -> Privilege {

@@ -135,5 +135,7 @@ pub(crate) const TABLE: &[(&str, &str)] = &[
     ("PRIVILEGE_GET_EXTENDED_USER_INFO", "sessiond: see users' job function, department and division (Symphony)"),
     ("PRIVILEGE_GET_EXTENDED_CONTACT_INFO", "sessiond: see users' work and mobile phone numbers (Symphony)"),
     ("PRIVILEGE_PAM_SESSION_READ", "sessiond: read one's own session through the MIM PAM dialect"),
+    ("PRIVILEGE_WEBHOOK_READ", "sessiond: view webhook endpoints, their delivery status and dead letters"),
+    ("PRIVILEGE_WEBHOOK_WRITE", "sessiond: register, delete and rotate webhook endpoints and replay their dead letters"),
     ("PRIVILEGE_TOKEN_INTROSPECT", "sessiond: check and revoke any user's token for a resource server (RFC 7662 introspection, RFC 7009 revocation)"),
 ];

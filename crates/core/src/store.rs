@@ -9,6 +9,9 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::model::*;
 use crate::secret::TokenHash;
+use crate::webhook::{
+    DeadLetter, Event, FailedAttempt, NewWebhook, WebhookEndpoint, WebhookSecret,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -246,6 +249,56 @@ pub trait Store: Send + Sync + 'static {
     /// The app of a live app session token: `(app_id, expires_at)`.
     async fn app_session(&self, token: &TokenHash)
         -> StoreResult<Option<(String, OffsetDateTime)>>;
+
+    // Webhooks (events are written by the store itself, with the changes they announce)
+    async fn insert_webhook(&self, w: &NewWebhook) -> StoreResult<()>;
+    /// Oldest first, each with where its deliveries stand.
+    async fn list_webhooks(&self) -> StoreResult<Vec<WebhookEndpoint>>;
+    async fn get_webhook(&self, id: &str) -> StoreResult<Option<WebhookEndpoint>>;
+    /// Forgets the endpoint with its queue and dead letters.
+    async fn delete_webhook(&self, id: &str) -> StoreResult<bool>;
+    /// A new secret; the current one keeps signing beside it until `previous_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &WebhookSecret,
+        previous_until: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Takes (or renews) the lease of every endpoint that has events due and that no
+    /// other node holds, until `lease_until`; returns them. One node at a time holds an
+    /// endpoint, so the cluster delivers each of its events once and in order.
+    async fn claim_webhooks(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<Vec<WebhookEndpoint>>;
+    /// The endpoint's queued events in order, at most `limit`, with their attempts so far.
+    async fn queued_events(&self, endpoint: &str, limit: u32) -> StoreResult<Vec<(Event, i64)>>;
+    /// The event reached the endpoint: dequeued, failures cleared, the lease renewed.
+    async fn webhook_delivered(
+        &self,
+        endpoint: &str,
+        event_id: i64,
+        at: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// An attempt failed: counted, the next one set for `retry_at`, the lease given up,
+    /// and queued events failing since before `give_up_before` moved to the dead letters
+    /// (returns how many).
+    async fn webhook_failed(&self, endpoint: &str, f: &FailedAttempt<'_>) -> StoreResult<u64>;
+    /// Gives the lease up (at shutdown), if `owner` holds it.
+    async fn release_webhook(&self, endpoint: &str, owner: &str) -> StoreResult<()>;
+    /// Oldest event first.
+    async fn dead_letters(&self, endpoint: &str) -> StoreResult<Vec<DeadLetter>>;
+    /// Queues the endpoint's dead letters again (in their order) and clears its back-off;
+    /// returns how many.
+    async fn replay_dead_letters(&self, endpoint: &str) -> StoreResult<u64>;
+    /// Deletes events no endpoint still has to deliver, and dead letters that failed
+    /// before `dead_before`; returns how many rows went.
+    async fn purge_events(&self, dead_before: OffsetDateTime) -> StoreResult<u64>;
+    /// Every event still stored, in order (tests and diagnostics).
+    async fn list_events(&self) -> StoreResult<Vec<Event>>;
 
     // Audit
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;

@@ -63,6 +63,10 @@ macro_rules! contract_tests {
             user_keys_insert_list_delete,
             apps_insert_update_delete_and_sessions,
             sessions_reported_changes_and_known_servers,
+            webhooks_events_only_for_subscribed_kinds_in_change_order,
+            webhooks_user_disabled_and_locked_only_for_existing_users,
+            webhooks_lease_delivery_failure_dead_letters_and_replay,
+            webhooks_rotate_delete_and_purge,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -76,6 +80,9 @@ macro_rules! contract_tests {
     };
 }
 pub(crate) use contract_tests;
+
+mod webhooks;
+pub(crate) use webhooks::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -8,6 +8,7 @@
 //! - `postgres`: the engine for several nodes; it tells every node what changed (LISTEN/NOTIFY).
 //! - `shared`: the `Store` implementation both engines share (one SQL text for both).
 //! - `rows`: row decoding shared by both engines.
+//! - `webhooks`: the webhook endpoints, queues and dead letters (events come from triggers).
 //! - `testing` (feature `test-support`): a fresh PostgreSQL schema per test.
 //! - `contract`: the behaviour every engine must show, as functions the engines' tests run.
 //! - `migrations/<engine>/`: the schema, applied at start-up.
@@ -20,6 +21,7 @@ mod shared;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+mod webhooks;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

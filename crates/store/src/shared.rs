@@ -56,6 +56,8 @@ macro_rules! shared_store {
             Ok((session_from_row(r)?, TokenHash(hash)))
         }
 
+        crate::webhooks::webhook_queries!(db: $db, row: $row);
+
         #[async_trait::async_trait]
         impl Store for $store {
             $($own)*
@@ -1054,6 +1056,80 @@ macro_rules! shared_store {
                         .await
                         .map_err(map_err)?;
                 Ok(row.map(|(a, e)| (a, from_micros(e))))
+            }
+
+            // Webhooks: the queries are in `webhooks.rs`.
+            async fn insert_webhook(&self, w: &sessiond_core::webhook::NewWebhook) -> StoreResult<()> {
+                webhook_sql::insert(&self.pool, w).await
+            }
+            async fn list_webhooks(&self) -> StoreResult<Vec<sessiond_core::webhook::WebhookEndpoint>> {
+                webhook_sql::list(&self.pool).await
+            }
+            async fn get_webhook(
+                &self,
+                id: &str,
+            ) -> StoreResult<Option<sessiond_core::webhook::WebhookEndpoint>> {
+                webhook_sql::get(&self.pool, id).await
+            }
+            async fn delete_webhook(&self, id: &str) -> StoreResult<bool> {
+                webhook_sql::delete(&self.pool, id).await
+            }
+            async fn rotate_webhook_secret(
+                &self,
+                id: &str,
+                secret: &sessiond_core::webhook::WebhookSecret,
+                previous_until: OffsetDateTime,
+            ) -> StoreResult<bool> {
+                webhook_sql::rotate(&self.pool, id, secret, previous_until).await
+            }
+            async fn claim_webhooks(
+                &self,
+                owner: &str,
+                now: OffsetDateTime,
+                lease_until: OffsetDateTime,
+            ) -> StoreResult<Vec<sessiond_core::webhook::WebhookEndpoint>> {
+                webhook_sql::claim(&self.pool, owner, now, lease_until).await
+            }
+            async fn queued_events(
+                &self,
+                endpoint: &str,
+                limit: u32,
+            ) -> StoreResult<Vec<(sessiond_core::webhook::Event, i64)>> {
+                webhook_sql::queued(&self.pool, endpoint, limit).await
+            }
+            async fn webhook_delivered(
+                &self,
+                endpoint: &str,
+                event_id: i64,
+                at: OffsetDateTime,
+                lease_until: OffsetDateTime,
+            ) -> StoreResult<()> {
+                webhook_sql::delivered(&self.pool, endpoint, event_id, at, lease_until).await
+            }
+            async fn webhook_failed(
+                &self,
+                endpoint: &str,
+                f: &sessiond_core::webhook::FailedAttempt<'_>,
+            ) -> StoreResult<u64> {
+                webhook_sql::failed(&self.pool, endpoint, f).await
+            }
+            async fn release_webhook(&self, endpoint: &str, owner: &str) -> StoreResult<()> {
+                webhook_sql::release(&self.pool, endpoint, owner).await
+            }
+            async fn dead_letters(
+                &self,
+                endpoint: &str,
+            ) -> StoreResult<Vec<sessiond_core::webhook::DeadLetter>> {
+                webhook_sql::dead_letters(&self.pool, endpoint).await
+            }
+            async fn replay_dead_letters(&self, endpoint: &str) -> StoreResult<u64> {
+                webhook_sql::replay(&self.pool, endpoint).await
+            }
+            async fn purge_events(&self, dead_before: OffsetDateTime) -> StoreResult<u64> {
+                webhook_sql::purge(&self.pool, dead_before).await
+            }
+            async fn list_events(&self) -> StoreResult<Vec<sessiond_core::webhook::Event>> {
+                webhook_sql::events(&self.pool).await
             }
 
             async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {

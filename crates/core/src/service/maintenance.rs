@@ -11,6 +11,8 @@ pub struct SweepReport {
     pub purged_sessions: u64,
     pub purged_audit: u64,
     pub purged_login_failures: u64,
+    /// Delivered webhook events, and dead letters older than the history.
+    pub purged_events: u64,
 }
 
 impl Core {
@@ -53,7 +55,12 @@ impl Core {
             .await?;
         let window = self.cfg.lockout.map(|l| l.window).unwrap_or_default();
         let purged_login_failures = self.store.purge_login_failures(now - window).await?;
+        let purged_events = self
+            .store
+            .purge_events(now - self.cfg.history_retention)
+            .await?;
         Ok(SweepReport {
+            purged_events,
             purged_login_failures,
             flushed,
             ended: ended.len(),

@@ -17,6 +17,7 @@ mod roles;
 mod sessions;
 mod users;
 mod warm;
+mod webhooks;
 
 pub use access_tokens::MAX_ACCESS_TOKENS_PER_USER;
 pub use apps::{AppSpec, GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTENDED_USER_INFO};
@@ -31,6 +32,9 @@ pub use roles::{
 };
 pub use users::{CreateUser, UserChanges, UserKey};
 pub use warm::WarmReport;
+pub use webhooks::{
+    backoff, DeliveryReport, WebhookPolicy, WebhookRequest, WebhookSender, WebhookSpec,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -71,6 +75,8 @@ pub struct CoreConfig {
     pub max_sessions_per_user: Option<u32>,
     /// What a login past the cap does.
     pub session_limit: SessionLimitAction,
+    /// Webhook retries, give-up time and leases.
+    pub webhooks: WebhookPolicy,
 }
 
 /// `max_failures` failed logins for one name within `window`, from at least
@@ -136,6 +142,7 @@ impl Default for CoreConfig {
             throttle: LoginThrottle::default(),
             max_sessions_per_user: None,
             session_limit: SessionLimitAction::Refuse,
+            webhooks: WebhookPolicy::default(),
         }
     }
 }
