@@ -448,6 +448,94 @@ pub struct AppList {
     pub apps: Vec<AppView>,
 }
 
+/// A new webhook endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// Where deliveries are POSTed: `http://` or `https://`.
+    pub url: String,
+    /// Event kinds: `session.created`, `session.ended`, `user.disabled`, `user.locked`.
+    /// Absent or empty: all of them.
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    pub status: WebhookStatus,
+}
+
+/// Where an endpoint's deliveries stand.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookStatus {
+    /// Events waiting to be delivered.
+    pub queued: i64,
+    /// Events given up on; `POST .../dead-letters/replay` queues them again.
+    pub dead_letters: i64,
+    /// Failed attempts since the last success.
+    pub failures: i64,
+    #[serde(default, with = "crate::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub retry_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, with = "crate::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_delivered_at: Option<OffsetDateTime>,
+}
+
+/// An endpoint with its signing secret: answered once, when the endpoint is made or its
+/// secret rotated. sessiond never shows the secret again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookWithSecret {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// `whsec_...`, for the receiver's Standard Webhooks library.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookView>,
+}
+
+/// An event an endpoint did not take in time.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeadLetterView {
+    /// The delivery's `webhook-id`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The body that was POSTed (and will be again on replay).
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+    #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub failed_at: OffsetDateTime,
+    pub last_error: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeadLetterList {
+    pub dead_letters: Vec<DeadLetterView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Replayed {
+    /// Events queued again.
+    pub replayed: u64,
+}
+
 /// Every native error: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {

@@ -71,6 +71,14 @@ pub enum ClientCommand {
         #[command(flatten)]
         opts: ClientOpts,
     },
+    /// Webhook endpoints: signed event deliveries (sessions created and ended, users
+    /// disabled and locked).
+    Webhooks {
+        #[command(subcommand)]
+        cmd: crate::webhook_commands::WebhooksCmd,
+        #[command(flatten)]
+        opts: ClientOpts,
+    },
     /// Network sessions on a server, as Windows' `net session` shows them.
     Net {
         #[command(subcommand)]
@@ -676,7 +684,7 @@ pub enum RolesCmd {
     Privileges,
 }
 
-fn print_json(v: &impl Serialize) -> Result<(), Fail> {
+pub(crate) fn print_json(v: &impl Serialize) -> Result<(), Fail> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).context("cannot print JSON")?
@@ -685,7 +693,7 @@ fn print_json(v: &impl Serialize) -> Result<(), Fail> {
 }
 
 /// A signed-in client: the server and token from the credentials file.
-fn signed_in(opts: &ClientOpts) -> Result<Api, Fail> {
+pub(crate) fn signed_in(opts: &ClientOpts) -> Result<Api, Fail> {
     let path = client::credentials_path(opts.credentials.clone());
     let creds = client::load_credentials(&path)?
         .ok_or_else(|| Fail::new("not logged in: run `sessiond login --username NAME` first"))?;
@@ -769,6 +777,7 @@ pub async fn run(cmd: ClientCommand) -> Result<(), Fail> {
         ClientCommand::Users { cmd, opts } => users(cmd, &opts).await,
         ClientCommand::Roles { cmd, opts } => roles(cmd, &opts).await,
         ClientCommand::Apps { cmd, opts } => apps(cmd, &opts).await,
+        ClientCommand::Webhooks { cmd, opts } => crate::webhook_commands::run(cmd, &opts).await,
         ClientCommand::Net { cmd, opts } => net(cmd, &opts).await,
         ClientCommand::Who { server, opts } => who(server, &opts).await,
         ClientCommand::Audit {

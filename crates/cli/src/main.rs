@@ -10,6 +10,7 @@ mod logging;
 mod private;
 mod serve;
 mod table;
+mod webhook_commands;
 
 use std::path::PathBuf;
 

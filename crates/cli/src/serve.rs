@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::logging::LogFormat;
 use clap::Args;
-use sessiond_core::service::SessionLimitAction;
+use sessiond_core::service::{SessionLimitAction, WebhookPolicy};
 use sessiond_core::{Core, CoreConfig, LockoutPolicy, LoginThrottle, SystemClock};
 use sessiond_server::{tls, AppState, ConnectionLimits, PamConfig, ServerConfig, Transport};
 use sessiond_store::StoreSpec;
@@ -254,6 +254,32 @@ pub struct ServeArgs {
         value_name = "ACTION"
     )]
     pub session_limit_action: LimitAction,
+    /// A webhook delivery without an answer for this long failed.
+    #[arg(
+        long,
+        default_value = "10s",
+        env = "SESSIOND_WEBHOOK_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub webhook_timeout: String,
+    /// Longest wait between attempts at a failing webhook endpoint (the waits double from
+    /// one second up to this).
+    #[arg(
+        long,
+        default_value = "5m",
+        env = "SESSIOND_WEBHOOK_RETRY_MAX",
+        value_name = "DURATION"
+    )]
+    pub webhook_retry_max: String,
+    /// Events an endpoint has refused for this long move to its dead letters, where an
+    /// admin can read and replay them.
+    #[arg(
+        long,
+        default_value = "24h",
+        env = "SESSIOND_WEBHOOK_GIVE_UP_AFTER",
+        value_name = "DURATION"
+    )]
+    pub webhook_give_up_after: String,
     /// Failed logins for one name (from --lockout-addresses addresses or more) that lock
     /// it for everyone, in every dialect; 0 disables locking.
     #[arg(
@@ -525,6 +551,19 @@ impl ServeArgs {
             t.by_name.max = t.by_name.max.min(max_wait);
             t
         };
+        let webhooks = {
+            let d = |what, v: &str| -> Result<time::Duration, Fail> {
+                Ok(duration(what, v, false)?.map(to_time).unwrap_or_default())
+            };
+            let mut w = WebhookPolicy {
+                timeout: d("--webhook-timeout", &self.webhook_timeout)?,
+                retry_max: d("--webhook-retry-max", &self.webhook_retry_max)?,
+                give_up_after: d("--webhook-give-up-after", &self.webhook_give_up_after)?,
+                ..WebhookPolicy::default()
+            };
+            w.retry_min = w.retry_min.min(w.retry_max);
+            w
+        };
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -553,6 +592,7 @@ impl ServeArgs {
                 LimitAction::Refuse => SessionLimitAction::Refuse,
                 LimitAction::EndOldest => SessionLimitAction::EndOldest,
             },
+            webhooks,
         };
         let read_timeout = self.read_timeout;
         let header = self.header_timeout;
@@ -788,8 +828,12 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     );
     println!("sessiond: listening on {scheme}://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let tasks = sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx);
+    let tasks =
+        sessiond_server::tasks::spawn_maintenance(core.clone(), &settings.server, stop_rx.clone());
     let changes = sessiond_server::tasks::spawn_change_listener(core.clone());
+    let sender = sessiond_server::webhooks::HttpSender::new().map_err(Fail::new)?;
+    let deliveries =
+        sessiond_server::webhooks::spawn_delivery(core.clone(), Arc::new(sender), stop_rx.clone());
     let warm = settings
         .warm_cache
         .then(|| sessiond_server::tasks::spawn_cache_warm_up(core.clone()));
@@ -803,6 +847,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         .context("server failed")?;
     let _ = stop_tx.send(true);
     let _ = tasks.await;
+    let _ = deliveries.await;
     if let Some(c) = changes {
         c.abort();
     }

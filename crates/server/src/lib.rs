@@ -30,6 +30,8 @@
 //!   run time when a keytab is configured.
 //! - `health`: `/healthz` and `/readyz`.
 //! - `tasks`: background work (activity flush, expiry sweep, history purge, change feed).
+//! - `webhooks`: webhook delivery on this node (the HTTP client and the lease loop; the
+//!   rules are the core's).
 //! - `tls`: HTTPS: the operator's certificate or a generated self-signed one.
 
 pub mod app;
@@ -49,6 +51,7 @@ pub mod tasks;
 pub mod tls;
 pub mod ui;
 pub mod views;
+pub mod webhooks;
 
 #[cfg(test)]
 mod parser_props;

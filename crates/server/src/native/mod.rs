@@ -7,6 +7,7 @@ mod identity;
 pub mod openapi;
 mod sessions;
 mod users;
+mod webhooks;
 
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -94,4 +95,12 @@ fn routes(mount: Mount) -> Mount {
         .route("/audit", get(sessions::audit))
         .route("/lockouts", get(users::list_lockouts))
         .route("/lockouts/{name}", delete(users::clear_lockout))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::show).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/dead-letters", get(webhooks::dead_letters))
+        .route("/webhooks/{id}/dead-letters/replay", post(webhooks::replay))
 }

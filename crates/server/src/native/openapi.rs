@@ -64,8 +64,8 @@ impl Modify for Bearer {
 #[openapi(
     info(
         title = "sessiond native API",
-        description = "Sessions, users, roles and the audit log of sessiond, and RFC 7662/7009 \
-                       token introspection and revocation.",
+        description = "Sessions, users, roles and the audit log of sessiond, RFC 7662/7009 \
+                       token introspection and revocation, and webhook endpoints.",
         license(name = "MIT"),
     ),
     paths(
@@ -110,6 +110,13 @@ impl Modify for Bearer {
         super::apps::get_app,
         super::apps::modify_app,
         super::apps::delete_app,
+        super::webhooks::create,
+        super::webhooks::list,
+        super::webhooks::show,
+        super::webhooks::delete,
+        super::webhooks::rotate_secret,
+        super::webhooks::dead_letters,
+        super::webhooks::replay,
         crate::oauth::introspect,
         crate::oauth::revoke
     ),
