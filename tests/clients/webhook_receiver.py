@@ -9,10 +9,12 @@ write it once sessiond has answered it; DIR/status, if present, holds the HTTP s
 answer (default 204), so the test can make the receiver refuse. Each POST appends one line
 to DIR/received.jsonl:
 
-    {"id": webhook-id, "verified": true, "tampered_rejected": true, "payload": {...}}
+    {"id": webhook-id, "status": 204, "verified": true, "tampered_rejected": true,
+     "signatures": 1, "payload": {...}}
 
-`tampered_rejected` says whether the library refused the same delivery with one byte of
-the body changed. GET /received answers the lines as a JSON array.
+`tampered_rejected` says whether the library refused the same delivery with its body
+changed; `signatures` counts the signatures in `webhook-signature` (two while a rotated
+secret overlaps the new one).
 """
 
 import argparse
@@ -48,18 +50,15 @@ def main():
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self):
-            lines = []
-            if os.path.exists(log):
-                with open(log) as f:
-                    lines = [json.loads(line) for line in f if line.strip()]
-            self.answer(200, json.dumps(lines).encode())
-
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = dict(self.headers.items())
             status = int(read("status", "204"))
-            record = {"id": headers.get("webhook-id"), "status": status}
+            record = {
+                "id": headers.get("webhook-id"),
+                "status": status,
+                "signatures": len(headers.get("webhook-signature", "").split()),
+            }
             secret = read("secret")
             wh = Webhook(secret) if secret else None
             try:

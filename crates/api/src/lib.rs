@@ -342,7 +342,10 @@ pub struct GroupView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRequest {
-    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")]
+    /// 1 to 64 letters (any script), digits, spaces or `. _ - @`, starting with a letter or
+    /// digit. The pattern is looser (no `\`, `:` or edge spaces): JSON Schema's regex
+    /// dialects disagree on Unicode letter classes.
+    #[schema(pattern = "^[^\\s\\\\:]([^\\\\:]{0,62}[^\\s\\\\:])?$")]
     pub name: String,
 }
 
@@ -483,12 +486,20 @@ pub struct WebhookStatus {
     pub dead_letters: i64,
     /// Failed attempts since the last success.
     pub failures: i64,
-    #[serde(default, with = "crate::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub retry_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    #[serde(default, with = "crate::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_delivered_at: Option<OffsetDateTime>,
 }

@@ -84,8 +84,7 @@ pub async fn run(c: WebhooksCmd, opts: &ClientOpts) -> Result<(), Fail> {
                 events,
                 description,
             };
-            let w: api::WebhookWithSecret =
-                api.call(Method::POST, "/webhooks", Some(&req)).await?;
+            let w: api::WebhookWithSecret = api.call(Method::POST, "/webhooks", Some(&req)).await?;
             if opts.json {
                 return print_json(&w);
             }
@@ -93,8 +92,7 @@ pub async fn run(c: WebhooksCmd, opts: &ClientOpts) -> Result<(), Fail> {
             print_secret(&w);
         }
         WebhooksCmd::List => {
-            let list: api::WebhookList =
-                api.call(Method::GET, "/webhooks", None::<&()>).await?;
+            let list: api::WebhookList = api.call(Method::GET, "/webhooks", None::<&()>).await?;
             if opts.json {
                 return print_json(&list);
             }

@@ -122,7 +122,11 @@ pub fn spawn_delivery(
                 }
             };
             for ep in claimed {
-                if !busy.lock().map(|mut b| b.insert(ep.id.clone())).unwrap_or(false) {
+                if !busy
+                    .lock()
+                    .map(|mut b| b.insert(ep.id.clone()))
+                    .unwrap_or(false)
+                {
                     continue;
                 }
                 let (core, sender, busy, node) =
@@ -148,7 +152,10 @@ pub fn spawn_delivery(
         // An attempt cut short here is made again later, with the same webhook-id.
         running.abort_all();
         while running.join_next().await.is_some() {}
-        let held: Vec<String> = busy.lock().map(|b| b.iter().cloned().collect()).unwrap_or_default();
+        let held: Vec<String> = busy
+            .lock()
+            .map(|b| b.iter().cloned().collect())
+            .unwrap_or_default();
         for id in held {
             let _ = core.release_webhook(&id, &node).await;
         }

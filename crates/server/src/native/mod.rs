@@ -100,7 +100,10 @@ fn routes(mount: Mount) -> Mount {
             "/webhooks/{id}",
             get(webhooks::show).delete(webhooks::delete),
         )
-        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
         .route("/webhooks/{id}/dead-letters", get(webhooks::dead_letters))
         .route("/webhooks/{id}/dead-letters/replay", post(webhooks::replay))
 }

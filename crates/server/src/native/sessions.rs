@@ -187,7 +187,7 @@ pub async fn revoke_user(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    #[param(value_type = Option<String>, pattern = "^(login|login_failed|logout|revoke|session_ended|denied|user_created|user_changed|user_deleted|password_changed|roles_changed|role_changed|group_changed|access_token_created|access_token_changed|access_token_deleted|account_locked|session_changed)$")]
+    #[param(value_type = Option<String>, pattern = "^(login|login_failed|logout|revoke|session_ended|denied|user_created|user_changed|user_deleted|password_changed|roles_changed|role_changed|group_changed|access_token_created|access_token_changed|access_token_deleted|account_locked|session_changed|webhook_changed)$")]
     kind: Option<String>,
     /// A user id or name: the events that user caused.
     user: Option<String>,
