@@ -162,6 +162,11 @@ pub struct UserView<'a> {
     pub metadata: Cow<'a, Map<String, Value>>,
     pub enabled: bool,
     pub roles: Cow<'a, [String]>,
+    /// The user's entry in the directory that owns the user (name, password, enabled and
+    /// roles follow it); absent for users sessiond owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub directory_dn: Option<Cow<'a, str>>,
     #[serde(with = "crate::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -195,6 +200,7 @@ impl UserView<'_> {
             avatars: Cow::Owned(self.avatars.into_owned()),
             metadata: Cow::Owned(self.metadata.into_owned()),
             roles: Cow::Owned(self.roles.into_owned()),
+            directory_dn: self.directory_dn.map(own),
             id: self.id,
             primary_group: self.primary_group,
             can_change_password: self.can_change_password,
@@ -565,4 +571,8 @@ pub struct ErrorDetail {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+    /// With a directory configured: `ok` or `unavailable`. Readiness does not depend on it
+    /// (users sessiond owns still log in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
 }

@@ -96,6 +96,7 @@ async fn fill(store: Arc<dyn Store>, sessions: usize, per_user: usize) -> Vec<Id
             password_hash: None,
             profile: Default::default(),
             roles: vec!["Observers".into()],
+            directory_dn: None,
         };
         ids.push(store.insert_user(&u, now).await.expect("user").id);
     }

@@ -237,6 +237,65 @@ pub struct ServeArgs {
         value_name = "PRINCIPAL=USER"
     )]
     pub pam_principal_map: Vec<String>,
+    /// An LDAP directory (OpenLDAP, Active Directory) that owns the users sessiond does not:
+    /// a password login for such a name binds to it as that user (the password is never
+    /// stored). ldap://HOST:PORT or ldaps://HOST:PORT.
+    #[arg(long, env = "SESSIOND_LDAP_URL", value_name = "URL")]
+    pub ldap_url: Option<String>,
+    /// Upgrade the ldap:// connection with StartTLS (`--ldap-starttls` alone means true).
+    #[arg(
+        long,
+        default_value = "false",
+        env = "SESSIOND_LDAP_STARTTLS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub ldap_starttls: bool,
+    /// CA certificates (PEM) the directory's certificate must chain to [default: the
+    /// system's].
+    #[arg(long, env = "SESSIOND_LDAP_CA", value_name = "FILE")]
+    pub ldap_ca: Option<PathBuf>,
+    /// The service account that searches the directory [default: anonymous searches].
+    #[arg(long, env = "SESSIOND_LDAP_BIND_DN", value_name = "DN")]
+    pub ldap_bind_dn: Option<String>,
+    /// A file holding the service account's password (never on the command line).
+    #[arg(long, env = "SESSIOND_LDAP_BIND_PASSWORD_FILE", value_name = "FILE")]
+    pub ldap_bind_password_file: Option<PathBuf>,
+    /// Where users are searched (subtree), e.g. ou=people,dc=example,dc=test.
+    #[arg(long, env = "SESSIOND_LDAP_USER_BASE", value_name = "DN")]
+    pub ldap_user_base: Option<String>,
+    /// The filter that finds a user; {username} is the login name, escaped. For Active
+    /// Directory: (sAMAccountName={username}).
+    #[arg(
+        long,
+        default_value = "(uid={username})",
+        env = "SESSIOND_LDAP_USER_FILTER",
+        value_name = "FILTER"
+    )]
+    pub ldap_user_filter: String,
+    /// Users who also match this filter are disabled (Active Directory's
+    /// userAccountControl is read in any case), e.g. (employeeType=disabled).
+    #[arg(long, env = "SESSIOND_LDAP_DISABLED_FILTER", value_name = "FILTER")]
+    pub ldap_disabled_filter: Option<String>,
+    /// Members of GROUP (its DN or its name) get ROLE (repeatable).
+    #[arg(
+        long = "ldap-group-role",
+        env = "SESSIOND_LDAP_GROUP_ROLES",
+        value_delimiter = ';',
+        value_name = "GROUP=ROLE"
+    )]
+    pub ldap_group_roles: Vec<String>,
+    /// How often every directory user is read again: users disabled or removed there lose
+    /// their sessions, group changes reach their privileges.
+    #[arg(
+        long,
+        default_value = "5m",
+        env = "SESSIOND_LDAP_SYNC_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub ldap_sync_interval: String,
     /// Concurrent sessions one user may hold (a role's policy may set fewer); 0: no cap.
     #[arg(
         long,
@@ -437,6 +496,15 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Fill the hot cache from the store in the background after start.
     pub warm_cache: bool,
+    /// Users from a directory, if configured.
+    pub ldap: Option<LdapSettings>,
+}
+
+#[derive(Debug)]
+pub struct LdapSettings {
+    pub config: sessiond_directory::LdapConfig,
+    pub group_roles: sessiond_core::directory::GroupRoles,
+    pub sync_every: Duration,
 }
 
 #[derive(Debug)]
@@ -507,6 +575,7 @@ fn to_time(d: Duration) -> time::Duration {
 impl ServeArgs {
     pub fn resolve(self, log_flag: Option<String>) -> Result<Settings, Fail> {
         // The file's values arrived as the options' defaults (`file_layer`).
+        let ldap = ldap_settings(&self)?;
         let listen = self.listen;
         let listen: SocketAddr = listen.parse().map_err(|_| {
             Fail::usage(format!(
@@ -698,8 +767,60 @@ impl ServeArgs {
             log: log_flag,
             log_format: self.log_format,
             warm_cache: self.warm_cache,
+            ldap,
         })
     }
+}
+
+/// The directory settings, checked; `None` without `--ldap-url`.
+fn ldap_settings(a: &ServeArgs) -> Result<Option<LdapSettings>, Fail> {
+    let Some(url) = a.ldap_url.clone() else {
+        return Ok(None);
+    };
+    let bind_password = match &a.ldap_bind_password_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| {
+                    Fail::usage(format!("--ldap-bind-password-file {}: {e}", f.display()))
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+        ),
+        None => None,
+    };
+    if a.ldap_bind_dn.is_some() != bind_password.is_some() {
+        return Err(Fail::usage(
+            "--ldap-bind-dn and --ldap-bind-password-file go together",
+        ));
+    }
+    let mut group_roles = vec![];
+    for m in &a.ldap_group_roles {
+        // A DN holds '=' itself: the role is after the last one.
+        let (g, r) = m
+            .rsplit_once('=')
+            .filter(|(g, r)| !g.trim().is_empty() && !r.trim().is_empty())
+            .ok_or_else(|| Fail::usage(format!("--ldap-group-role: {m:?} is not GROUP=ROLE")))?;
+        group_roles.push((g.trim().to_owned(), r.trim().to_owned()));
+    }
+    let config = sessiond_directory::LdapConfig {
+        url,
+        starttls: a.ldap_starttls,
+        ca_file: a.ldap_ca.clone(),
+        bind_dn: a.ldap_bind_dn.clone(),
+        bind_password,
+        user_base: a.ldap_user_base.clone().unwrap_or_default(),
+        user_filter: a.ldap_user_filter.clone(),
+        disabled_filter: a.ldap_disabled_filter.clone(),
+        timeout: Duration::from_secs(5),
+    };
+    // Checked now, before listening: a URL or filter that cannot work is a usage error.
+    sessiond_directory::LdapDirectory::new(config.clone()).map_err(Fail::usage)?;
+    Ok(Some(LdapSettings {
+        config,
+        group_roles: sessiond_core::directory::GroupRoles(group_roles),
+        sync_every: duration("--ldap-sync-interval", &a.ldap_sync_interval, false)?
+            .unwrap_or(Duration::from_secs(300)),
+    }))
 }
 
 /// Commvault web-service roots: absolute paths, matched without regard to case, that do
@@ -815,6 +936,17 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     } else if boot.admin_created {
         println!("sessiond: created user \"admin\" with the configured password.");
     }
+    if let Some(ldap) = &settings.ldap {
+        let directory =
+            sessiond_directory::LdapDirectory::new(ldap.config.clone()).map_err(Fail::usage)?;
+        tracing::info!(directory = %sessiond_core::directory::Directory::describe(&directory),
+            "users sessiond does not own come from the directory");
+        core.use_directory(sessiond_core::service::DirectorySource {
+            directory: Arc::new(directory),
+            group_roles: ldap.group_roles.clone(),
+        })
+        .map_err(|e| Fail::usage(e.to_string()))?;
+    }
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -834,6 +966,9 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let sender = sessiond_server::webhooks::HttpSender::new().map_err(Fail::new)?;
     let deliveries =
         sessiond_server::webhooks::spawn_delivery(core.clone(), Arc::new(sender), stop_rx.clone());
+    let directory_sync = settings.ldap.as_ref().map(|l| {
+        sessiond_server::tasks::spawn_directory_sync(core.clone(), l.sync_every, stop_rx.clone())
+    });
     let warm = settings
         .warm_cache
         .then(|| sessiond_server::tasks::spawn_cache_warm_up(core.clone()));
@@ -848,6 +983,9 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let _ = stop_tx.send(true);
     let _ = tasks.await;
     let _ = deliveries.await;
+    if let Some(d) = directory_sync {
+        let _ = d.await;
+    }
     if let Some(c) = changes {
         c.abort();
     }

@@ -545,6 +545,7 @@ mod tests {
             password_hash: None,
             profile: Profile::default(),
             roles: vec![],
+            directory_dn: None,
             created_at: at,
             updated_at: at,
         };

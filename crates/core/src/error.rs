@@ -21,6 +21,9 @@ pub enum CoreError {
     /// The store cannot be reached; the request may succeed later.
     #[error("the session store is unavailable: {0}")]
     Unavailable(String),
+    /// The directory that owns the user cannot be reached: never "wrong password".
+    #[error("the directory is unavailable: {0}")]
+    DirectoryUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -14,12 +14,14 @@
 //! - `jwt`: RS512 pubkey JWTs (Symphony bots and apps) and RSA key checks.
 //! - `validate`: bounds on every stored field.
 //! - `throttle`: in-memory throttling of failed logins by client address and by name.
+//! - `directory`: the `Directory` trait (LDAP, Active Directory) and groups to roles.
 //! - `webhook`: events, endpoints and the Standard Webhooks signature.
 //! - `error`: `CoreError` (the core's one error type) and `StoreError`.
 
 pub mod cache;
 pub mod cached_session;
 pub mod clock;
+pub mod directory;
 pub mod error;
 pub mod jwt;
 pub mod lists;

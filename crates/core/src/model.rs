@@ -88,6 +88,9 @@ pub struct User {
     pub profile: Profile,
     /// Names of the roles granted to the user.
     pub roles: Vec<String>,
+    /// The user's entry in the directory (LDAP, Active Directory) when the directory owns
+    /// the user; `None` for users sessiond owns.
+    pub directory_dn: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -115,6 +118,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub profile: Profile,
     pub roles: Vec<String>,
+    /// Set for a user the directory owns (see `User::directory_dn`).
+    pub directory_dn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,8 @@ pub struct UserUpdate {
     pub password_hash: Option<String>,
     pub profile: Option<Profile>,
     pub updated_at: Option<OffsetDateTime>,
+    /// The user's directory entry moved (a rename there).
+    pub directory_dn: Option<String>,
 }
 
 /// What a reporting server may change about one of its sessions; `None` keeps a field.

@@ -78,16 +78,26 @@ async fn metrics(State(s): State<AppState>) -> Response {
 async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
+        directory: None,
     })
 }
 
-/// Ready when the store answers.
+/// Ready when the store answers; says how the directory is, if one is configured.
 async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
+    let directory = match s.core.directory_ready().await {
+        None => None,
+        Some(Ok(())) => Some("ok".to_owned()),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "directory unavailable (still ready: local users log in)");
+            Some("unavailable".to_owned())
+        }
+    };
     match s.core.ready().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {
                 status: "ok".into(),
+                directory,
             }),
         ),
         Err(e) => {
@@ -96,6 +106,7 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
                     status: "store unavailable".into(),
+                    directory,
                 }),
             )
         }

@@ -119,6 +119,13 @@ pub fn classify(e: CoreError) -> Problem {
                 "the session store is unavailable; try again shortly",
             )
         }
+        CoreError::DirectoryUnavailable(m) => {
+            tracing::warn!(error = %m, "directory unavailable");
+            Problem::new(
+                Kind::Unavailable,
+                "the directory is unavailable; try again shortly",
+            )
+        }
         CoreError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             Problem::new(Kind::Internal, "internal error")

@@ -79,3 +79,48 @@ pub fn spawn_change_listener(core: Arc<Core>) -> Option<JoinHandle<()>> {
         }
     }))
 }
+
+/// Re-reads the directory's users every `every` (see `Core::sync_directory`): users disabled
+/// or removed there lose their sessions, group changes reach their privileges. Logs an
+/// outage once, and its end.
+pub fn spawn_directory_sync(
+    core: Arc<Core>,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut down = false;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            match core.sync_directory().await {
+                Ok(r) => {
+                    if down {
+                        tracing::info!("the directory answers again");
+                        down = false;
+                    }
+                    if r.changed > 0 {
+                        tracing::info!(
+                            checked = r.checked,
+                            changed = r.changed,
+                            disabled = r.disabled,
+                            "directory sync"
+                        );
+                    } else {
+                        tracing::debug!(checked = r.checked, "directory sync: no change");
+                    }
+                }
+                Err(e) => {
+                    if !down {
+                        tracing::warn!(error = %e, "directory sync failed; will retry");
+                    }
+                    down = true;
+                }
+            }
+        }
+    })
+}

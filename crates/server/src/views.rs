@@ -47,6 +47,7 @@ pub fn user(u: &m::User) -> api::UserView<'_> {
         metadata: Cow::Borrowed(&p.metadata),
         enabled: u.enabled,
         roles: Cow::Borrowed(&u.roles),
+        directory_dn: u.directory_dn.as_deref().map(Cow::Borrowed),
         created_at: u.created_at,
         updated_at: u.updated_at,
     }

@@ -111,6 +111,7 @@ fn new_user(name: &str, primary_group: GroupId) -> NewUser {
         password_hash: Some(format!("$argon2id$fake${name}")),
         profile: Profile::default(),
         roles: vec![],
+        directory_dn: None,
     }
 }
 
@@ -273,6 +274,7 @@ pub(crate) async fn users_insert_and_get(store: &dyn Store) {
         password_hash: None,
         profile: profile.clone(),
         roles: vec!["Operators".into(), "Auditors".into()],
+        directory_dn: None,
     };
     let u = store.insert_user(&new, created).await.expect("insert");
     assert_eq!(u.name, "Alice");

@@ -103,6 +103,7 @@ macro_rules! row_decoders {
                 profile: serde_json::from_str(&profile)
                     .map_err(|e| StoreError::Other(format!("bad profile JSON: {e}")))?,
                 roles: vec![],
+                directory_dn: r.try_get("directory_dn").map_err(map_err)?,
                 created_at: from_micros(r.try_get("created_at").map_err(map_err)?),
                 updated_at: from_micros(r.try_get("updated_at").map_err(map_err)?),
             })

@@ -85,8 +85,8 @@ macro_rules! shared_store {
                 let mut tx = self.pool.begin().await.map_err(map_err)?;
                 let id: i64 = sqlx::query_scalar(&format!(
                     "INSERT INTO users (id, name, account_type, primary_group, can_change_password, enabled,
-                                        password_hash, profile, created_at, updated_at)
-                     VALUES (COALESCE($1, {next_user_id}), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                        password_hash, profile, created_at, updated_at, directory_dn)
+                     VALUES (COALESCE($1, {next_user_id}), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                      RETURNING id",
                     next_user_id = $next_user_id
                 ))
@@ -100,6 +100,7 @@ macro_rules! shared_store {
                 .bind(profile_json(&u.profile)?)
                 .bind(to_micros(now))
                 .bind(to_micros(now))
+                .bind(&u.directory_dn)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(map_err)?;
@@ -169,7 +170,8 @@ macro_rules! shared_store {
                         enabled = COALESCE($5, enabled),
                         password_hash = COALESCE($6, password_hash),
                         profile = COALESCE($7, profile),
-                        updated_at = COALESCE($8, updated_at)
+                        updated_at = COALESCE($8, updated_at),
+                        directory_dn = COALESCE($10, directory_dn)
                      WHERE id = $9",
                 )
                 .bind(&c.name)
@@ -181,6 +183,7 @@ macro_rules! shared_store {
                 .bind(c.profile.as_ref().map(profile_json).transpose()?)
                 .bind(c.updated_at.map(to_micros))
                 .bind(id)
+                .bind(&c.directory_dn)
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?;

@@ -149,6 +149,14 @@ impl Core {
         }
         self.guard_login(username, &ctx.client_name).await?;
         let user = self.store.get_user_by_name(username).await?;
+        if let Some(source) = self.directory.get() {
+            // A name sessiond does not own: the directory decides.
+            if user.as_ref().is_none_or(|u| u.directory_dn.is_some()) {
+                return self
+                    .directory_login(source, username, password, user, ctx)
+                    .await;
+            }
+        }
         // A name that is no user is checked against a dummy hash: same answer, same time.
         let ok = self
             .hasher
@@ -173,8 +181,18 @@ impl Core {
                 return Err(self.count_login_failure(username, &ctx.client_name).await);
             }
         };
+        self.admit_after_password(user, ctx).await
+    }
+
+    /// The checks after a right password (sessiond's own or the directory's), then the
+    /// session.
+    pub(super) async fn admit_after_password(
+        &self,
+        user: User,
+        ctx: LoginContext,
+    ) -> CoreResult<LoginOutcome> {
         self.refuse_if_disabled(&user, &ctx.client_name).await?;
-        self.forget_login_failures(username).await?;
+        self.forget_login_failures(&user.name).await?;
         self.open_session_as(Arc::new(user), ctx, None).await
     }
 
@@ -224,7 +242,13 @@ impl Core {
         vouched_by: &str,
         ctx: LoginContext,
     ) -> CoreResult<LoginOutcome> {
-        let Some(user) = self.store.get_user_by_name(username).await? else {
+        let mut user = self.store.get_user_by_name(username).await?;
+        if self.directory.get().is_some() && user.as_ref().is_none_or(|u| u.directory_dn.is_some())
+        {
+            // Re-read at every login: disabled or regrouped there counts at once.
+            user = self.directory_user_for(username).await?.or(user);
+        }
+        let Some(user) = user else {
             tracing::info!(user = %username, client = %ctx.client_name, by = vouched_by, "login failed: no such user");
             self.audit_raw(
                 AuditKind::LoginFailed,

@@ -71,6 +71,7 @@ impl Core {
                 ..Profile::default()
             },
             roles: vec![ADMINISTRATORS.into()],
+            directory_dn: None,
         };
         match self.store.insert_user(&admin, self.clock.now()).await {
             Ok(_) => {}

@@ -6,6 +6,7 @@ mod apps;
 mod audit;
 mod auth;
 mod bootstrap;
+mod directory;
 mod groups;
 mod guard;
 mod introspection;
@@ -23,6 +24,7 @@ pub use access_tokens::MAX_ACCESS_TOKENS_PER_USER;
 pub use apps::{AppSpec, GET_BASIC_USER_INFO, GET_EXTENDED_CONTACT_INFO, GET_EXTENDED_USER_INFO};
 pub use auth::{LoginContext, LoginOutcome, Principal, ACCESS_TOKEN_PREFIX};
 pub use bootstrap::Bootstrap;
+pub use directory::{DirectorySource, SyncReport};
 pub use maintenance::SweepReport;
 pub use net_sessions::{computer_name, Report};
 pub use policy::SessionLimitAction;
@@ -162,6 +164,8 @@ pub struct Core {
     name_throttle: Throttle,
     /// Roles by name, loaded at start and replaced on every role change.
     roles: RwLock<Arc<HashMap<String, Role>>>,
+    /// Where users sessiond does not own come from, if anywhere (`use_directory`).
+    directory: std::sync::OnceLock<directory::DirectorySource>,
     /// Counts for operators (`/metrics`).
     pub metrics: crate::metrics::Metrics,
 }
@@ -183,6 +187,7 @@ impl Core {
             address_throttle: Throttle::new(cfg.throttle.by_address),
             name_throttle: Throttle::new(cfg.throttle.by_name),
             roles: RwLock::new(Arc::new(HashMap::new())),
+            directory: std::sync::OnceLock::new(),
             store,
             clock,
             cfg,

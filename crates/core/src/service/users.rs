@@ -83,6 +83,7 @@ impl Core {
             password_hash,
             profile: req.profile,
             roles: req.roles,
+            directory_dn: None,
         };
         Ok(self.store.insert_user(&new, self.clock.now()).await?)
     }
@@ -154,6 +155,11 @@ impl Core {
             }
             self.keep_an_administrator(&current).await?;
         }
+        if current.directory_dn.is_some() && (ch.password.is_some() || ch.name.is_some()) {
+            return Err(CoreError::Conflict(
+                "the directory owns this user's name and password: change them there".into(),
+            ));
+        }
         let password_hash = match &ch.password {
             Some(pw) => {
                 validate::new_password(pw)?;
@@ -171,6 +177,7 @@ impl Core {
             password_hash,
             profile: Some(profile),
             updated_at: Some(self.clock.now()),
+            directory_dn: None,
         };
         let user = self.store.update_user(id, &update).await?;
         if update.password_hash.is_some() {
@@ -258,6 +265,11 @@ impl Core {
     /// The caller changes their own password, proving the old one. Their other sessions end.
     pub async fn change_own_password(&self, p: &Principal, old: &str, new: &str) -> CoreResult<()> {
         let user = self.get_user(p, p.user.id).await?;
+        if user.directory_dn.is_some() {
+            return Err(CoreError::Forbidden(
+                "the directory owns this account's password: change it there".into(),
+            ));
+        }
         if !user.can_change_password {
             return Err(CoreError::Forbidden(
                 "this account may not change its password".into(),
@@ -281,6 +293,7 @@ impl Core {
         let update = UserUpdate {
             password_hash: Some(self.hasher.hash(new).await?),
             updated_at: Some(self.clock.now()),
+            directory_dn: None,
             ..UserUpdate::default()
         };
         self.store.update_user(user.id, &update).await?;
