@@ -110,6 +110,29 @@ pub struct SessionList {
     pub sessions: Vec<SessionView<'static>>,
 }
 
+/// A session another server reported, as its reporter sees it again
+/// (`GET /api/v1/servers/{server}/sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportedSession {
+    pub id: String,
+    pub username: String,
+    pub client_name: String,
+    pub client_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    pub num_opens: i64,
+    pub user_flags: i64,
+    pub shares: Vec<String>,
+    #[serde(with = "crate::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub login_time: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportedSessionList {
+    pub sessions: Vec<ReportedSession>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RevokeOthersResponse {
     pub revoked: Vec<String>,

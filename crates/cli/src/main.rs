@@ -8,6 +8,7 @@ mod fail;
 mod file_layer;
 mod logging;
 mod private;
+mod report_samba;
 mod serve;
 mod table;
 mod webhook_commands;
@@ -71,8 +72,20 @@ enum Command {
         #[arg(long, env = "SESSIOND_STORE", value_name = "URL")]
         store: Option<String>,
     },
+    /// Keep another server's sessions in sessiond (a reporter; runs beside that server).
+    Report {
+        #[command(subcommand)]
+        source: ReportSource,
+    },
     #[command(flatten)]
     Client(commands::ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportSource {
+    /// A Samba file server: reads `smbstatus --json` (as root) and reconciles its SMB
+    /// sessions with sessiond: new ones reported, changes PATCHed, gone ones closed.
+    Samba(report_samba::SambaArgs),
 }
 
 fn main() {
@@ -138,6 +151,12 @@ fn main() {
             Command::Migrate { data_dir, store } => {
                 let dir = data_dir.unwrap_or_else(|| PathBuf::from("./sessiond-data"));
                 serve::migrate(serve::store_spec(store, dir, None)?).await
+            }
+            Command::Report {
+                source: ReportSource::Samba(args),
+            } => {
+                logging::init(None, logging::LogFormat::Text);
+                report_samba::run(args).await
             }
             Command::Client(cmd) => commands::run(cmd).await,
         }

@@ -41,6 +41,14 @@ pub fn computer_name(name: &str) -> Option<String> {
 
 const MAX_SHARES: usize = 256;
 
+/// `sesi502_user_flags`: Windows' SESS_GUEST (the user is a guest) and SESS_NOENCRYPTION
+/// (the session is not encrypted), and sessiond's own SESS_SIGNED (its messages are signed;
+/// Windows defines no such bit, and its clients show unknown bits as they are).
+pub const SESS_GUEST: i64 = 0x1;
+pub const SESS_NOENCRYPTION: i64 = 0x2;
+pub const SESS_SIGNED: i64 = 0x4;
+const USER_FLAGS_ALL: i64 = SESS_GUEST | SESS_NOENCRYPTION | SESS_SIGNED;
+
 impl Core {
     /// This server's name, as recorded on the sessions opened here.
     pub fn server_name(&self) -> &str {
@@ -105,11 +113,13 @@ impl Core {
         for (label, v) in [("client_type", &r.client_type), ("transport", &r.transport)] {
             crate::validate::field(label, v)?;
         }
-        if r.num_opens.is_some_and(|n| n < 0) || r.user_flags.is_some_and(|f| !(0..=3).contains(&f))
+        if r.num_opens.is_some_and(|n| n < 0)
+            || r.user_flags
+                .is_some_and(|f| !(0..=USER_FLAGS_ALL).contains(&f))
         {
-            return Err(CoreError::Invalid(
-                "num_opens must be ≥ 0 and user_flags 0 to 3".into(),
-            ));
+            return Err(CoreError::Invalid(format!(
+                "num_opens must be ≥ 0 and user_flags 0 to {USER_FLAGS_ALL}"
+            )));
         }
         let user = self
             .store
@@ -193,6 +203,19 @@ impl Core {
         }
         self.sessions_changed();
         self.reported(server, id).await
+    }
+
+    /// The sessions `server` reported that are still active, for its reporter to reconcile
+    /// with (after a restart it must not report them twice). Needs
+    /// `PRIVILEGE_SESSION_REPORT`.
+    pub async fn reported_sessions(&self, p: &Principal, server: &str) -> CoreResult<Vec<Session>> {
+        self.require(p, Privilege::SESSION_REPORT).await?;
+        let all = self.sessions_on(p, server).await?;
+        Ok(all
+            .iter()
+            .filter(|s| s.auth_method == AuthMethod::Reported)
+            .cloned()
+            .collect())
     }
 
     /// The server closed one of its sessions.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -47,7 +47,7 @@ impl Dialect for NetSession {
             .route("/session", get(get_info))
             .route("/sessions", get(enumerate).delete(delete));
         let servers = Mount::new(format!("{api}/servers"))
-            .route("/{server}/sessions", post(report::report))
+            .route("/{server}/sessions", get(report::list).post(report::report))
             .route(
                 "/{server}/sessions/{id}",
                 patch(report::update).delete(report::close),

@@ -89,6 +89,34 @@ pub async fn report(
     Ok((StatusCode::CREATED, view(&s.core, &session).await?))
 }
 
+/// `GET /api/v1/servers/{server}/sessions`: the server's reported sessions still active,
+/// for its reporter to reconcile with.
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p, ..): Caller<NetSession>,
+    ApiPath(server, _): ApiPath<String, NetSession>,
+) -> NetResult<Json<sessiond_api::ReportedSessionList>> {
+    let sessions = s.core.reported_sessions(&p, &server).await?;
+    let ids: Vec<i64> = sessions.iter().map(|x| x.user_id).collect();
+    let names = s.core.user_names(&ids).await?;
+    Ok(Json(sessiond_api::ReportedSessionList {
+        sessions: sessions
+            .into_iter()
+            .map(|x| sessiond_api::ReportedSession {
+                username: names.get(&x.user_id).cloned().unwrap_or_default(),
+                id: x.id,
+                client_name: x.client_name,
+                client_type: x.client_type,
+                transport: x.transport,
+                num_opens: x.num_opens,
+                user_flags: x.user_flags,
+                shares: x.shares,
+                login_time: x.login_time,
+            })
+            .collect(),
+    }))
+}
+
 /// `PATCH .../sessions/{id}`: changes what is given and records activity now.
 pub async fn update(
     State(s): State<AppState>,
