@@ -5,155 +5,15 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
 use serde_json::{json, Value};
+use sessiond_directory::testing::{Slapd, PEOPLE, ROOT_DN, ROOT_PW};
 
 const ADMIN_PW: &str = "admin-password-1";
-const ROOT_DN: &str = "cn=admin,dc=example,dc=test";
-const ROOT_PW: &str = "directory-root-secret";
-const PEOPLE: &str = "ou=people,dc=example,dc=test";
-
-/// A private slapd: its configuration, database and port are the test's own.
-struct Slapd {
-    child: Option<Child>,
-    dir: PathBuf,
-    /// `-h` URLs: plain ldap:// (StartTLS is offered when `tls` files are configured).
-    url: String,
-}
-
-impl Slapd {
-    fn start(dir: &Path, tls: Option<(&Path, &Path)>) -> Slapd {
-        std::fs::create_dir_all(dir.join("db")).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut conf = String::new();
-        for schema in ["core", "cosine", "inetorgperson", "nis"] {
-            conf += &format!("include /etc/ldap/schema/{schema}.schema\n");
-        }
-        conf += &format!(
-            "modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {d}/slapd.pid\n",
-            d = dir.display()
-        );
-        if let Some((cert, key)) = tls {
-            conf += &format!(
-                "TLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
-                cert.display(),
-                key.display()
-            );
-        }
-        conf += &format!(
-            "database mdb\nmaxsize 10485760\nsuffix \"dc=example,dc=test\"\nrootdn \"{ROOT_DN}\"\n\
-             rootpw {ROOT_PW}\ndirectory {d}/db\n\
-             access to attrs=userPassword by self write by anonymous auth by * none\n\
-             access to * by users read by anonymous read\n",
-            d = dir.display()
-        );
-        std::fs::write(dir.join("slapd.conf"), conf).unwrap();
-        let mut s = Slapd {
-            child: None,
-            dir: dir.to_owned(),
-            url: format!("ldap://127.0.0.1:{port}"),
-        };
-        s.up();
-        s
-    }
-
-    fn up(&mut self) {
-        let child = Command::new("/usr/sbin/slapd")
-            .args(["-d", "0", "-h", &format!("{}/", self.url), "-f"])
-            .arg(self.dir.join("slapd.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start slapd (scripts/test installs Debian's slapd)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let probe = Command::new("ldapsearch")
-                .args(["-x", "-H", &self.url, "-b", "", "-s", "base", "-LLL"])
-                .output()
-                .expect("cannot run ldapsearch (ldap-utils)");
-            // 255: cannot contact; anything else is an answer.
-            if probe.status.code() != Some(255) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "slapd did not come up on {}",
-                self.url
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn down(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    /// `ldapadd` (or `ldapmodify`) as the directory's root.
-    fn ldif(&self, tool: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args(["-x", "-H", &self.url, "-D", ROOT_DN, "-w", ROOT_PW])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} failed: {}\n{ldif}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn seed(&self) {
-        let mut ldif = String::from(
-            "dn: dc=example,dc=test\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
-             dn: ou=people,dc=example,dc=test\nobjectClass: organizationalUnit\nou: people\n\n\
-             dn: ou=groups,dc=example,dc=test\nobjectClass: organizationalUnit\nou: groups\n\n",
-        );
-        for (uid, given, sn) in [("alice", "Alice", "Liddell"), ("bob", "Bob", "Builder")] {
-            ldif += &format!(
-                "dn: uid={uid},{PEOPLE}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {given} {sn}\n\
-                 givenName: {given}\nsn: {sn}\ndisplayName: {given} {sn}\nmail: {uid}@example.test\n\
-                 userPassword: {uid}-directory-pw\n\n"
-            );
-        }
-        for (group, member) in [("admins", "alice"), ("operators", "bob")] {
-            ldif += &format!(
-                "dn: cn={group},ou=groups,dc=example,dc=test\nobjectClass: groupOfNames\ncn: {group}\n\
-                 member: uid={member},{PEOPLE}\n\n"
-            );
-        }
-        self.ldif("ldapadd", &ldif);
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
 
 fn directory_flags(slapd: &Slapd, dir: &Path) -> Vec<String> {
     let pw = dir.join("ldap-bind-password");
@@ -248,22 +108,14 @@ fn privileges(me: &Value) -> Vec<String> {
         .collect()
 }
 
-fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn directory_users_log_in_everywhere_and_follow_the_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let mut slapd = Slapd::start(&tmp.path().join("ldap"), None);
-    slapd.seed();
+    slapd.seed(
+        &[("alice", "Alice", "Liddell"), ("bob", "Bob", "Builder")],
+        &[("admins", "alice"), ("operators", "bob")],
+    );
     let flags = directory_flags(&slapd, tmp.path());
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let server = Server::start(
@@ -339,16 +191,16 @@ fn directory_users_log_in_everywhere_and_follow_the_directory() {
              delete: member\nmember: uid=alice,{PEOPLE}\n"
         ),
     );
+    let admin_privilege = "PRIVILEGE_LOCAL_USER_WRITE".to_owned();
     wait_for(
         Duration::from_secs(5),
-        "alice losing Administrators",
+        "alice losing Administrators and bob getting it",
         || {
-            let (_, me) = http.whoami(&alice);
-            (!privileges(&me).contains(&"PRIVILEGE_LOCAL_USER_WRITE".to_owned())).then_some(())
+            let alice_has = privileges(&http.whoami(&alice).1).contains(&admin_privilege);
+            let bob_has = privileges(&http.whoami(&bob).1).contains(&admin_privilege);
+            (!alice_has && bob_has).then_some(())
         },
     );
-    let (_, me) = http.whoami(&bob);
-    assert!(privileges(&me).contains(&"PRIVILEGE_LOCAL_USER_WRITE".to_owned()));
 
     // Disabled there: her session ends within a sync and she cannot log in.
     slapd.ldif(
@@ -456,7 +308,10 @@ fn starttls_with_a_ca_file_and_refused_without_it() {
     std::fs::write(&cert_pem, cert.pem()).unwrap();
     std::fs::write(&key_pem, key.serialize_pem()).unwrap();
     let slapd = Slapd::start(&ldap_dir, Some((&cert_pem, &key_pem)));
-    slapd.seed();
+    slapd.seed(
+        &[("alice", "Alice", "Liddell"), ("bob", "Bob", "Builder")],
+        &[("admins", "alice"), ("operators", "bob")],
+    );
 
     let mut flags = directory_flags(&slapd, tmp.path());
     flags.extend(["--ldap-starttls".to_owned(), "--ldap-ca".to_owned()]);

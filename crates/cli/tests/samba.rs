@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,11 +21,7 @@ struct Smbd {
 
 impl Smbd {
     fn start(dir: &Path) -> Smbd {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         for sub in [
             "share", "private", "lock", "state", "cache", "pid", "ncalrpc",
         ] {
@@ -176,14 +171,6 @@ fn chmod(path: &Path, mode: &str) {
         .success());
 }
 
-fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// An access token of a new user in the role Session Reporters, in a file.
 fn reporter_token(admin: &Client, server: &Server, dir: &Path) -> PathBuf {
     admin
@@ -245,7 +232,7 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
     wait_for(
         Duration::from_secs(10),
         "two SMB sessions with their files open",
-        || smbd.counts() == (2, 2),
+        || (smbd.counts() == (2, 2)).then_some(()),
     );
     let report = |url: &str| {
         run(
@@ -303,7 +290,7 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
     bob.0.kill().unwrap();
     bob.0.wait().unwrap();
     wait_for(Duration::from_secs(10), "bob's SMB session to go", || {
-        smbd.counts().0 == 1
+        (smbd.counts().0 == 1).then_some(())
     });
     assert!(report(&server.url).contains("FS1: 0 reported, 0 changed, 1 closed"));
     let sessions = admin

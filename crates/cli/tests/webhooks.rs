@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,11 +27,7 @@ struct Receiver {
 impl Receiver {
     fn start(dir: &Path) -> Receiver {
         std::fs::create_dir_all(dir).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut r = Receiver {
             child: None,
             port,
@@ -120,18 +115,6 @@ fn summary(r: &Value) -> (String, String, String) {
 
 fn ev(kind: &str, subject: &str, reason: &str) -> (String, String, String) {
     (kind.to_owned(), subject.to_owned(), reason.to_owned())
-}
-
-/// Polls `check` every 20 ms until it answers, for at most `limit`.
-fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn assert_each_once_and_verified(delivered: &[Value]) {

@@ -6,6 +6,9 @@
 //! user's bind), binds as the service account (or anonymously), finds the user with the
 //! configured filter, reads the groups, and for a login binds as the user last.
 
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

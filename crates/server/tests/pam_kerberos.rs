@@ -78,6 +78,7 @@ impl Realm {
         for q in [
             "addprinc -pw alicepw alice".to_owned(),
             "addprinc -pw mallorypw mallory".to_owned(),
+            "addprinc -pw davepw dave".to_owned(),
             "addprinc -randkey HTTP/localhost".to_owned(),
             format!("ktadd -k {d}/http.keytab HTTP/localhost"),
         ] {
@@ -285,4 +286,61 @@ async fn curl_negotiate_then_the_cookie_then_every_refusal() {
     let (code, _, err) = tokio::task::block_in_place(|| realm.curl(&[], &url));
     assert_eq!(code, 22);
     assert!(err.contains("< HTTP/1.1 503"), "{err}");
+}
+
+/// A principal that is no user here but one of the directory's: taken from the directory at
+/// its first Negotiate login, with the roles its groups give (no user made by hand).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_principal_the_directory_knows_is_taken_from_it() {
+    use sessiond_core::directory::GroupRoles;
+    use sessiond_core::service::DirectorySource;
+    use sessiond_directory::testing::{Slapd, PEOPLE, ROOT_DN, ROOT_PW};
+    use sessiond_directory::{LdapConfig, LdapDirectory};
+
+    let realm = Realm::start();
+    let dir = TempDir::new().unwrap();
+    let slapd = tokio::task::block_in_place(|| {
+        let slapd = Slapd::start(&dir.path().join("ldap"), None);
+        slapd.seed(&[("dave", "Dave", "Lister")], &[("pamusers", "dave")]);
+        slapd
+    });
+    let s = server(&realm, &dir).await;
+    let directory = LdapDirectory::new(LdapConfig {
+        url: slapd.url.clone(),
+        starttls: false,
+        ca_file: None,
+        bind_dn: Some(ROOT_DN.into()),
+        bind_password: Some(ROOT_PW.into()),
+        user_base: PEOPLE.into(),
+        user_filter: "(uid={username})".into(),
+        disabled_filter: None,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    s.core
+        .use_directory(DirectorySource {
+            directory: Arc::new(directory),
+            group_roles: GroupRoles(vec![("pamusers".into(), "PAM Users".into())]),
+        })
+        .unwrap();
+    let admin = s.admin().await;
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let url = format!("http://localhost:{port}/api/session/sessioninfo");
+
+    realm.kinit("dave", "davepw");
+    let (code, out, err) = tokio::task::block_in_place(|| realm.curl(&[], &url));
+    assert_eq!(code, 0, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(body["value"], json!([{"Username": "SESSIOND\\dave"}]));
+    let (_, users) = s.get("/api/v1/users", &admin).await;
+    let dave = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "dave")
+        .expect("dave taken from the directory")
+        .clone();
+    assert_eq!(dave["directory_dn"], format!("uid=dave,{PEOPLE}"));
+    assert_eq!(dave["roles"], json!(["PAM Users"]));
+    assert_eq!(dave["display_name"], "Dave Lister");
 }

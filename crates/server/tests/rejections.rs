@@ -88,7 +88,7 @@ fn mounts() -> Vec<Mount> {
             shape: Shape::NetSession,
             cred: Cred::Bearer,
             authed: Some((Method::POST, "/api/v1/servers/FS1/sessions")),
-            wrong_method: (Method::GET, "/api/v1/servers/FS1/sessions"),
+            wrong_method: (Method::PUT, "/api/v1/servers/FS1/sessions"),
             segment: Some((Method::DELETE, "/api/v1/servers/{}/sessions/x")),
             query: None,
             body: Some((Method::POST, "/api/v1/servers/FS1/sessions")),
