@@ -98,11 +98,42 @@ pub struct User {
 impl User {
     /// The SID shown when none was set: a stable machine-local SID ending in the id.
     pub fn sid(&self) -> String {
-        self.profile
-            .sid
-            .clone()
-            .unwrap_or_else(|| format!("S-1-5-21-1-2-3-{}", self.id))
+        self.sid_ref().into_owned()
     }
+
+    /// The same, borrowed when set. Built by hand: every native who-am-i writes it, and
+    /// `format!` cost about 0.1 µs of its ~3.6 µs in process.
+    pub fn sid_ref(&self) -> std::borrow::Cow<'_, str> {
+        match &self.profile.sid {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => {
+                const PREFIX: &str = "S-1-5-21-1-2-3-";
+                let mut s = String::with_capacity(PREFIX.len() + 20);
+                s.push_str(PREFIX);
+                push_decimal(&mut s, self.id);
+                std::borrow::Cow::Owned(s)
+            }
+        }
+    }
+}
+
+/// `n` in decimal, without the formatting machinery.
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| d as char));
 }
 
 /// What is needed to create a user.
@@ -545,5 +576,37 @@ pub struct App {
 impl App {
     pub fn may(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_sid_ends_in_the_id_and_a_set_one_is_kept() {
+        let mut s = String::new();
+        for n in [0, 7, 500, 1_000_001, -42, i64::MAX, i64::MIN] {
+            s.clear();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        let mut u = User {
+            id: 501,
+            name: "alice".into(),
+            account_type: AccountType::Normal,
+            primary_group: USERS_GROUP_ID,
+            can_change_password: true,
+            enabled: true,
+            password_hash: None,
+            profile: Profile::default(),
+            roles: vec![],
+            directory_dn: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(u.sid(), "S-1-5-21-1-2-3-501");
+        u.profile.sid = Some("S-1-5-21-9-9-9-1001".into());
+        assert_eq!(u.sid_ref(), "S-1-5-21-9-9-9-1001");
     }
 }

@@ -1,9 +1,13 @@
 //! The hot path, measured: "who is behind this token?".
 //!
-//! Prints figures; asserts nothing. Run with `cargo bench -p sessiond-server --bench hot_path`.
+//! Prints figures; asserts nothing. Run with `cargo bench -p sessiond-server --bench hot_path`
+//! (`HOT_PATH_ONLY=native` limits part 3 to the calls whose name contains it).
 //! 1. `Core::authenticate` on a cached token, in process (the cost the core adds).
 //! 2. `GET /api/v1/session` over HTTP/1.1 keep-alive from concurrent clients (the cost a
 //!    client sees), with latency percentiles.
+//! 3. Each dialect's who-am-i through the whole app in process (routing, dialect,
+//!    extractors, handler, the answer's bytes), no sockets: the CPU the server spends per
+//!    request beyond the HTTP stack, side by side with `/healthz`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,4 +105,87 @@ async fn main() {
     );
     let flushed = core.flush_activity().await.unwrap();
     println!("store writes for all of that activity: 1 batch of {flushed} session(s)");
+
+    // 3. In process, per dialect.
+    // As `serve_on` wraps it: Commvault's paths are folded before dispatch.
+    let app = sessiond_server::dialects::commvault::NormalizePaths::new(
+        sessiond_server::app::build_app(AppState {
+            core: core.clone(),
+            cfg: Arc::new(ServerConfig::default()),
+            negotiate: None,
+        }),
+        ServerConfig::default().commvault_roots,
+    );
+    let peer: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    for (name, path, auth) in [
+        ("/healthz", "/healthz", None),
+        (
+            "native",
+            "/api/v1/session",
+            Some(("authorization", format!("Bearer {token}"))),
+        ),
+        (
+            "Qumulo",
+            "/v1/session/who-am-i",
+            Some(("authorization", format!("Bearer {token}"))),
+        ),
+        (
+            "Symphony",
+            "/pod/v2/sessioninfo",
+            Some(("sessiontoken", token.clone())),
+        ),
+        (
+            "PAM",
+            "/api/session/sessioninfo",
+            Some(("authorization", format!("Bearer {token}"))),
+        ),
+        (
+            "Commvault",
+            "/webconsole/api/WhoAmI",
+            Some(("authtoken", format!("QSDK {token}"))),
+        ),
+    ] {
+        // HOT_PATH_ONLY=native: only that one (e.g. under `perf record`).
+        if std::env::var("HOT_PATH_ONLY").is_ok_and(|only| !name.contains(&only)) {
+            continue;
+        }
+        let one = || {
+            let mut req = axum::http::Request::get(path);
+            if let Some((header, value)) = &auth {
+                req = req.header(*header, value.as_str());
+            }
+            let mut req = req.body(axum::body::Body::empty()).unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            req
+        };
+        let mut bytes = 0;
+        for _ in 0..1_000 {
+            let r = tower::ServiceExt::oneshot(app.clone(), one())
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{name}: {}", r.status());
+        }
+        // The best of three rounds: the other threads of this process come and go.
+        let mut per = Duration::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            for _ in 0..IN_PROCESS_REQUESTS {
+                let r = tower::ServiceExt::oneshot(app.clone(), one())
+                    .await
+                    .unwrap();
+                bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+                    .len();
+            }
+            per = per.min(start.elapsed() / IN_PROCESS_REQUESTS);
+        }
+        println!(
+            "in process {name:<10} {:>6} ns/request  ({bytes} bytes)",
+            per.as_nanos()
+        );
+    }
 }
+
+const IN_PROCESS_REQUESTS: u32 = 50_000;
