@@ -128,29 +128,23 @@ mod tests {
             time::macros::datetime!(2026-11-29 09:20:01.000010 UTC),
         ]
         .into_iter()
-        .chain(
-            (0..2_000u64)
-                .map(|i| {
-                    // Spread over 0001..9999 with every kind of fraction and offset.
-                    let x = i
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
-                    let secs = (x % 315_537_897_599) as i64 - 62_135_596_800;
-                    let nanos = (x >> 20) % 1_000_000_000
-                        / [1, 1_000, 1_000_000, 100_000_000][(i % 4) as usize];
-                    let offset = time::UtcOffset::from_whole_seconds(
-                        ((x >> 40) % 86_000) as i32
-                            - 43_000
-                            - (((x >> 40) % 86_000) as i32 - 43_000) % 60,
-                    )
-                    .unwrap();
-                    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap()
-                        + time::Duration::nanoseconds(nanos as i64);
-                    // Each one in UTC (written by hand) and at an offset (written by `time`).
-                    [t, t.to_offset(offset)]
-                })
-                .flatten(),
-        )
+        .chain((0..2_000u64).flat_map(|i| {
+            // Spread over 0001..9999 with every kind of fraction and offset.
+            let x = i
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let secs = (x % 315_537_897_599) as i64 - 62_135_596_800;
+            let nanos =
+                (x >> 20) % 1_000_000_000 / [1, 1_000, 1_000_000, 100_000_000][(i % 4) as usize];
+            let offset = time::UtcOffset::from_whole_seconds(
+                ((x >> 40) % 86_000) as i32 - 43_000 - (((x >> 40) % 86_000) as i32 - 43_000) % 60,
+            )
+            .unwrap();
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap()
+                + time::Duration::nanoseconds(nanos as i64);
+            // Each one in UTC (written by hand) and at an offset (written by `time`).
+            [t, t.to_offset(offset)]
+        }))
         .filter(|t| (1..=9999).contains(&t.year()))
         {
             let ours = serde_json::to_string(&Ours {
