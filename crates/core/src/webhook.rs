@@ -201,6 +201,18 @@ pub struct WebhookEndpoint {
 }
 
 impl WebhookEndpoint {
+    /// The URL as listings show it: a password in it masked (`https://u:***@host/...`),
+    /// for those who may read endpoints but not change them.
+    pub fn shown_url(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.into()
+            }
+            _ => self.url.clone(),
+        }
+    }
+
     /// The `webhook-signature` header: one signature per secret in use, space-separated.
     pub fn signatures(
         &self,
@@ -336,6 +348,23 @@ mod tests {
             .signatures("msg_1", 1, "{}", now + time::Duration::hours(2))
             .unwrap();
         assert_eq!(later, new.sign("msg_1", 1, "{}").unwrap());
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_masked_in_listings() {
+        let mut ep = WebhookEndpoint {
+            id: "wh_1".into(),
+            url: "https://hook:s3cret@example.com/in?x=1".into(),
+            kinds: vec![],
+            description: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            secret: WebhookSecret::from_stored("whsec_AAAA".into()),
+            previous_secret: None,
+            status: DeliveryStatus::default(),
+        };
+        assert_eq!(ep.shown_url(), "https://hook:***@example.com/in?x=1");
+        ep.url = "http://127.0.0.1:9/hook".into();
+        assert_eq!(ep.shown_url(), "http://127.0.0.1:9/hook");
     }
 
     #[test]

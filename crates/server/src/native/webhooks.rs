@@ -15,7 +15,7 @@ use crate::state::AppState;
 fn view(w: &WebhookEndpoint) -> api::WebhookView {
     api::WebhookView {
         id: w.id.clone(),
-        url: w.url.clone(),
+        url: w.shown_url(),
         events: w.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
         description: w.description.clone(),
         created_at: w.created_at,
