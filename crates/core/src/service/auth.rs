@@ -168,20 +168,39 @@ impl Core {
         let user = match user {
             Some(u) if ok => u,
             _ => {
-                tracing::info!(user = %username, client = %ctx.client_name, "login failed");
-                self.audit_raw(
-                    AuditKind::LoginFailed,
-                    user.as_ref().map(|u| (u.id, u.name.clone())),
-                    None,
-                    Some(&ctx.client_name),
-                    Some(username),
-                    "invalid user name or password",
-                )
-                .await;
-                return Err(self.count_login_failure(username, &ctx.client_name).await);
+                return Err(self
+                    .wrong_password(
+                        username,
+                        user.as_ref(),
+                        &ctx,
+                        "invalid user name or password",
+                    )
+                    .await)
             }
         };
         self.admit_after_password(user, ctx).await
+    }
+
+    /// A wrong password (or a name that is no user; the caller cannot tell): logged,
+    /// audited, counted toward the name's lockout; the error to answer.
+    pub(super) async fn wrong_password(
+        &self,
+        username: &str,
+        known: Option<&User>,
+        ctx: &LoginContext,
+        why: &str,
+    ) -> CoreError {
+        tracing::info!(user = %username, client = %ctx.client_name, "login failed: {why}");
+        self.audit_raw(
+            AuditKind::LoginFailed,
+            known.map(|u| (u.id, u.name.clone())),
+            None,
+            Some(&ctx.client_name),
+            Some(username),
+            why,
+        )
+        .await;
+        self.count_login_failure(username, &ctx.client_name).await
     }
 
     /// The checks after a right password (sessiond's own or the directory's), then the

@@ -59,17 +59,10 @@ impl Core {
         let entry = match source.directory.authenticate(username, password).await {
             Ok(e) => e,
             Err(DirectoryError::BadCredentials) => {
-                tracing::info!(user = %username, client = %ctx.client_name, "login failed (directory)");
-                self.audit_raw(
-                    AuditKind::LoginFailed,
-                    known.as_ref().map(|u| (u.id, u.name.clone())),
-                    None,
-                    Some(&ctx.client_name),
-                    Some(username),
-                    "invalid user name or password (directory)",
-                )
-                .await;
-                return Err(self.count_login_failure(username, &ctx.client_name).await);
+                let why = "invalid user name or password (directory)";
+                return Err(self
+                    .wrong_password(username, known.as_ref(), &ctx, why)
+                    .await);
             }
             Err(DirectoryError::Unavailable(why)) => {
                 tracing::warn!(user = %username, error = %why, "directory unavailable: login refused");
