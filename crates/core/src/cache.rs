@@ -78,16 +78,20 @@ impl CachedAuth {
     }
 
     pub fn last_active(&self) -> OffsetDateTime {
-        from_micros(self.last_active_us.load(Ordering::Relaxed))
+        from_micros(self.last_active_micros())
     }
 
-    /// Records activity at `at`; never moves the stamp backwards. Returns whether the
-    /// entry had nothing waiting to be written before (so the flusher must learn of it).
-    fn touch(&self, at: OffsetDateTime) -> bool {
-        let before = self
-            .last_active_us
-            .fetch_max(to_micros(at), Ordering::Relaxed);
-        before <= self.flushed_us.load(Ordering::Relaxed) && to_micros(at) > before
+    /// `last_active` in microseconds since the epoch.
+    pub fn last_active_micros(&self) -> i64 {
+        self.last_active_us.load(Ordering::Relaxed)
+    }
+
+    /// Records activity at `at_us` (microseconds); never moves the stamp backwards.
+    /// Returns whether the entry had nothing waiting to be written before (so the flusher
+    /// must learn of it).
+    fn touch(&self, at_us: i64) -> bool {
+        let before = self.last_active_us.fetch_max(at_us, Ordering::Relaxed);
+        before <= self.flushed_us.load(Ordering::Relaxed) && at_us > before
     }
 
     pub fn user(&self) -> &User {
@@ -474,7 +478,12 @@ impl AuthCache {
 
     /// Records activity on a cached entry at `at` (never backwards).
     pub fn touch(&self, entry: &Arc<CachedAuth>, at: OffsetDateTime) {
-        if entry.touch(at) && entry.session().is_some() {
+        self.touch_micros(entry, to_micros(at))
+    }
+
+    /// `touch` at an instant in microseconds (the token check's own clock reading).
+    pub fn touch_micros(&self, entry: &Arc<CachedAuth>, at_us: i64) {
+        if entry.touch(at_us) && entry.session().is_some() {
             if let Ok(mut dirty) = self.dirty.lock() {
                 dirty.push(Arc::clone(entry));
             }

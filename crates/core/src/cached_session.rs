@@ -116,6 +116,16 @@ impl CachedSession {
         (self.expires_us != NEVER).then(|| from_micros(self.expires_us))
     }
 
+    /// `expires_at` in microseconds since the epoch.
+    pub fn expires_micros(&self) -> Option<i64> {
+        (self.expires_us != NEVER).then_some(self.expires_us)
+    }
+
+    /// `idle_timeout` in microseconds.
+    pub fn idle_timeout_micros(&self) -> Option<i64> {
+        self.shape.idle_timeout_us
+    }
+
     /// The app acting on the user's behalf, for sessions it opened.
     pub fn actor(&self) -> Option<&str> {
         self.rare.as_ref()?.actor.as_deref()

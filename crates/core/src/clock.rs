@@ -6,6 +6,12 @@ use time::{Duration, OffsetDateTime};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> OffsetDateTime;
+
+    /// `now` as microseconds since the epoch: what the token check compares, without
+    /// building a calendar date on every request.
+    fn now_micros(&self) -> i64 {
+        to_micros(self.now())
+    }
 }
 
 /// The wall clock, truncated to microseconds (the precision the stores keep).
@@ -15,6 +21,13 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         truncate_to_micros(OffsetDateTime::now_utc())
+    }
+
+    fn now_micros(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
     }
 }
 

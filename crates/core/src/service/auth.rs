@@ -428,13 +428,15 @@ impl Core {
             }
             (None, None) => return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken)),
         };
-        let now = self.clock.now();
+        // Microseconds: a calendar date is built only when a session ends here.
+        let now_us = self.clock.now_micros();
         match &entry.credential {
             CachedCredential::Session(session) => {
-                if self.ended_by_rule(&entry, session, now) == Some(EndReason::Idle) {
+                if self.ended_by_rule(&entry, session, now_us) == Some(EndReason::Idle) {
                     self.catch_up_activity(&entry, session).await?;
                 }
-                if let Some(why) = self.ended_by_rule(&entry, session, now) {
+                if let Some(why) = self.ended_by_rule(&entry, session, now_us) {
+                    let now = crate::clock::from_micros(now_us);
                     self.end_session_at(session.id(), now, why).await?;
                     return Err(CoreError::Unauthenticated(match why {
                         EndReason::Idle => AuthFailure::SessionIdle,
@@ -442,11 +444,11 @@ impl Core {
                     }));
                 }
                 if how == Use::Counted {
-                    self.cache.touch(&entry, now);
+                    self.cache.touch_micros(&entry, now_us);
                 }
             }
             CachedCredential::AccessToken(t) => {
-                if !t.is_usable(now) {
+                if !t.is_usable(crate::clock::from_micros(now_us)) {
                     self.forget_session(&t.id);
                     return Err(CoreError::Unauthenticated(AuthFailure::InvalidToken));
                 }
@@ -455,20 +457,23 @@ impl Core {
         Ok(Principal::of(entry))
     }
 
+    /// Whether the session is past its expiry or idle time-out at `now_us` (microseconds,
+    /// as the cache keeps every instant).
     fn ended_by_rule(
         &self,
         e: &CachedAuth,
         session: &CachedSession,
-        now: OffsetDateTime,
+        now_us: i64,
     ) -> Option<EndReason> {
-        if session.expires_at().is_some_and(|at| now >= at) {
+        if session.expires_micros().is_some_and(|at| now_us >= at) {
             return Some(EndReason::Expired);
         }
-        if session
-            .idle_timeout()
-            .or(self.cfg.idle_timeout)
-            .is_some_and(|idle| now - e.last_active() >= idle)
-        {
+        let idle = session.idle_timeout_micros().or_else(|| {
+            self.cfg
+                .idle_timeout
+                .map(|d| i64::try_from(d.whole_microseconds()).unwrap_or(i64::MAX))
+        });
+        if idle.is_some_and(|idle| now_us.saturating_sub(e.last_active_micros()) >= idle) {
             return Some(EndReason::Idle);
         }
         None
