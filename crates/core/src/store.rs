@@ -297,8 +297,13 @@ pub trait Store: Send + Sync + 'static {
     /// returns how many.
     async fn replay_dead_letters(&self, endpoint: &str) -> StoreResult<u64>;
     /// Deletes events no endpoint still has to deliver, and dead letters that failed
-    /// before `dead_before`; returns how many rows went.
-    async fn purge_events(&self, dead_before: OffsetDateTime) -> StoreResult<u64>;
+    /// before `dead_before`; returns how many rows went. Also forgets rotated-out secrets
+    /// whose overlap ended before `now`.
+    async fn purge_events(
+        &self,
+        now: OffsetDateTime,
+        dead_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Every event still stored, in order (tests and diagnostics).
     async fn list_events(&self) -> StoreResult<Vec<Event>>;
 

@@ -1128,8 +1128,12 @@ macro_rules! shared_store {
             async fn replay_dead_letters(&self, endpoint: &str) -> StoreResult<u64> {
                 webhook_sql::replay(&self.pool, endpoint).await
             }
-            async fn purge_events(&self, dead_before: OffsetDateTime) -> StoreResult<u64> {
-                webhook_sql::purge(&self.pool, dead_before).await
+            async fn purge_events(
+                &self,
+                now: OffsetDateTime,
+                dead_before: OffsetDateTime,
+            ) -> StoreResult<u64> {
+                webhook_sql::purge(&self.pool, now, dead_before).await
             }
             async fn list_events(&self) -> StoreResult<Vec<sessiond_core::webhook::Event>> {
                 webhook_sql::events(&self.pool).await

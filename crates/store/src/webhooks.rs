@@ -361,8 +361,21 @@ macro_rules! webhook_queries {
                 Ok(n)
             }
 
-            pub async fn purge(pool: &Pool<Db>, dead_before: OffsetDateTime) -> StoreResult<u64> {
+            pub async fn purge(
+                pool: &Pool<Db>,
+                now: OffsetDateTime,
+                dead_before: OffsetDateTime,
+            ) -> StoreResult<u64> {
                 let mut tx = pool.begin().await.map_err(map_err)?;
+                // A rotated-out secret signs nothing after its overlap: not kept either.
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET previous_secret = NULL, previous_secret_until = NULL
+                     WHERE previous_secret_until < $1",
+                )
+                .bind(to_micros(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 let dead = sqlx::query("DELETE FROM webhook_dead_letters WHERE failed_at < $1")
                     .bind(to_micros(dead_before))
                     .execute(&mut *tx)

@@ -57,7 +57,7 @@ impl Core {
         let purged_login_failures = self.store.purge_login_failures(now - window).await?;
         let purged_events = self
             .store
-            .purge_events(now - self.cfg.history_retention)
+            .purge_events(now, now - self.cfg.history_retention)
             .await?;
         Ok(SweepReport {
             purged_events,

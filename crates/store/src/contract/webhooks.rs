@@ -335,23 +335,34 @@ pub(crate) async fn webhooks_rotate_delete_and_purge(store: &dyn Store) {
         .unwrap());
     let w = store.get_webhook("wh_1").await.unwrap().unwrap();
     assert_eq!(w.secret, new);
+    assert_eq!(w.previous_secret, Some((old.clone(), at(99))));
+    // Kept while it overlaps, forgotten once the overlap is over.
+    store.purge_events(at(98), at(0)).await.unwrap();
+    let w = store.get_webhook("wh_1").await.unwrap().unwrap();
     assert_eq!(w.previous_secret, Some((old, at(99))));
+    store.purge_events(at(100), at(0)).await.unwrap();
+    let w = store.get_webhook("wh_1").await.unwrap().unwrap();
+    assert_eq!((w.secret, w.previous_secret), (new, None));
 
     insert_session(store, &session("s1", alice.id, at(1))).await;
-    assert_eq!(store.purge_events(at(0)).await.unwrap(), 0, "still queued");
+    assert_eq!(
+        store.purge_events(at(0), at(0)).await.unwrap(),
+        0,
+        "still queued"
+    );
     let (event, _) = store.queued_events("wh_2", 1).await.unwrap().remove(0);
     store
         .webhook_delivered("wh_2", event.id, at(2), at(3))
         .await
         .unwrap();
     assert_eq!(
-        store.purge_events(at(0)).await.unwrap(),
+        store.purge_events(at(0), at(0)).await.unwrap(),
         0,
         "wh_1 still has it"
     );
     assert!(store.delete_webhook("wh_1").await.unwrap());
     assert!(!store.delete_webhook("wh_1").await.unwrap());
-    assert_eq!(store.purge_events(at(0)).await.unwrap(), 1);
+    assert_eq!(store.purge_events(at(0), at(0)).await.unwrap(), 1);
     assert!(store.list_events().await.unwrap().is_empty());
 
     // Dead letters stay until replayed or older than the history.
@@ -365,9 +376,9 @@ pub(crate) async fn webhooks_rotate_delete_and_purge(store: &dyn Store) {
         give_up_before: at(10),
     };
     assert_eq!(store.webhook_failed("wh_2", &failed).await.unwrap(), 1);
-    assert_eq!(store.purge_events(at(10)).await.unwrap(), 0);
+    assert_eq!(store.purge_events(at(10), at(10)).await.unwrap(), 0);
     assert_eq!(
-        store.purge_events(at(11)).await.unwrap(),
+        store.purge_events(at(11), at(11)).await.unwrap(),
         2,
         "the dead letter and its event"
     );
