@@ -126,7 +126,13 @@ pub fn parse_smbstatus(status: &Value) -> Result<Vec<SmbSession>, String> {
     for (id, s) in sessions {
         let sid = text(&s["session_id"]).unwrap_or_else(|| id.clone());
         let username = s["username"].as_str().unwrap_or_default();
-        let client = s["remote_machine"].as_str().unwrap_or_default();
+        // An IPv6 address may carry its zone (`fe80::1%eth0`): not part of a computer name.
+        let client = s["remote_machine"]
+            .as_str()
+            .unwrap_or_default()
+            .split('%')
+            .next()
+            .unwrap_or_default();
         let key = s["hostname"].as_str().unwrap_or_default();
         if username.is_empty() || client.is_empty() || key.is_empty() {
             // A connection still negotiating: no user yet.
@@ -161,6 +167,8 @@ pub struct PassReport {
     pub closed: usize,
     /// Sessions of users sessiond does not know (reported again at the next pass).
     pub unknown_users: usize,
+    /// Sessions sessiond refused as they are (tried again at the next pass).
+    pub refused: usize,
 }
 
 async fn smbstatus(args: &SambaArgs) -> Result<Value, Fail> {
@@ -228,6 +236,13 @@ async fn pass(args: &SambaArgs, api: &Api) -> Result<PassReport, Fail> {
                             "an SMB session of a user sessiond does not know: not reported");
                         report.unknown_users += 1;
                     }
+                    // One session sessiond refuses (a name it does not accept) must not
+                    // stop the others from being reported.
+                    Err(e) if e.message.contains("[HTTP 400]") => {
+                        tracing::warn!(user = %s.username, client = %s.client, error = %e.message,
+                            "an SMB session sessiond refused: not reported");
+                        report.refused += 1;
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -270,23 +285,23 @@ pub async fn run(args: SambaArgs) -> Result<(), Fail> {
         match pass(&args, &api).await {
             Ok(r) => {
                 if args.once {
-                    println!(
-                        "{}: {} reported, {} changed, {} closed{}",
-                        args.server,
-                        r.reported,
-                        r.changed,
-                        r.closed,
-                        if r.unknown_users > 0 {
-                            format!(", {} of unknown users skipped", r.unknown_users)
-                        } else {
-                            String::new()
-                        }
+                    let mut line = format!(
+                        "{}: {} reported, {} changed, {} closed",
+                        args.server, r.reported, r.changed, r.closed
                     );
+                    if r.unknown_users > 0 {
+                        line += &format!(", {} of unknown users skipped", r.unknown_users);
+                    }
+                    if r.refused > 0 {
+                        line += &format!(", {} refused by sessiond", r.refused);
+                    }
+                    println!("{line}");
                     return Ok(());
                 }
                 if r != PassReport::default() {
                     tracing::info!(server = %args.server, reported = r.reported, changed = r.changed,
-                        closed = r.closed, unknown_users = r.unknown_users, "SMB sessions reconciled");
+                        closed = r.closed, unknown_users = r.unknown_users, refused = r.refused,
+                        "SMB sessions reconciled");
                 }
             }
             Err(e) if args.once => return Err(e),
@@ -362,6 +377,14 @@ mod tests {
         assert_eq!(alice.shares, ["share"]);
         assert_eq!(alice.protocol, "SMB3_11");
         assert_eq!(alice.user_flags(), SESS_NOENCRYPTION | SESS_SIGNED);
+    }
+
+    #[test]
+    fn an_ipv6_zone_is_not_part_of_the_client_name() {
+        let mut st = status();
+        st["sessions"]["99"]["remote_machine"] = json!("fe80::1%eth0");
+        let s = parse_smbstatus(&st).unwrap();
+        assert!(s.iter().any(|x| x.client == "fe80::1"), "{s:?}");
     }
 
     #[test]

@@ -213,6 +213,8 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
     let smbd = Smbd::start(&tmp.path().join("samba"));
     smbd.user("smbalice", "Smb-alice-pw1");
     smbd.user("smbbob", "Smb-bob-pw1");
+    // An SMB user sessiond does not know: skipped, and no obstacle to the others.
+    smbd.user("smbcarol", "Smb-carol-pw1");
     let data = tmp.path().join("data");
     let envs = [("SESSIOND_ADMIN_PASSWORD", ADMIN_PW)];
     let server = Server::start(&data, &[], &envs);
@@ -229,10 +231,11 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
     let token = reporter_token(&admin, &server, tmp.path());
     let mut alice = smbd.hold_session("smbalice", "Smb-alice-pw1");
     let mut bob = smbd.hold_session("smbbob", "Smb-bob-pw1");
+    let mut carol = smbd.hold_session("smbcarol", "Smb-carol-pw1");
     wait_for(
         Duration::from_secs(10),
-        "two SMB sessions with their files open",
-        || (smbd.counts() == (2, 2)).then_some(()),
+        "three SMB sessions with their files open",
+        || (smbd.counts() == (3, 3)).then_some(()),
     );
     let report = |url: &str| {
         run(
@@ -258,7 +261,7 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
 
     let out = report(&server.url);
     assert!(
-        out.contains("FS1: 2 reported, 0 changed, 0 closed"),
+        out.contains("FS1: 2 reported, 0 changed, 0 closed, 1 of unknown users skipped"),
         "{out}"
     );
     let listed = admin
@@ -284,7 +287,16 @@ fn the_reporter_keeps_a_real_samba_servers_sessions_in_step() {
     }
 
     // Nothing changed: a second pass reports nothing twice.
-    assert!(report(&server.url).contains("FS1: 0 reported, 0 changed, 0 closed"));
+    carol.0.kill().unwrap();
+    carol.0.wait().unwrap();
+    wait_for(Duration::from_secs(10), "carol's SMB session to go", || {
+        (smbd.counts().0 == 2).then_some(())
+    });
+    let out = report(&server.url);
+    assert!(
+        out.contains("FS1: 0 reported, 0 changed, 0 closed\n"),
+        "{out}"
+    );
 
     // bob quits: the next pass ends his session ("closed by server").
     bob.0.kill().unwrap();
