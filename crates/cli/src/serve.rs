@@ -500,11 +500,22 @@ pub struct Settings {
     pub ldap: Option<LdapSettings>,
 }
 
-#[derive(Debug)]
+/// The directory, built (and so checked) once while the settings are resolved.
 pub struct LdapSettings {
-    pub config: sessiond_directory::LdapConfig,
+    pub directory: Arc<sessiond_directory::LdapDirectory>,
     pub group_roles: sessiond_core::directory::GroupRoles,
     pub sync_every: Duration,
+}
+
+impl std::fmt::Debug for LdapSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use sessiond_core::directory::Directory as _;
+        f.debug_struct("LdapSettings")
+            .field("directory", &self.directory.describe())
+            .field("group_roles", &self.group_roles)
+            .field("sync_every", &self.sync_every)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -814,9 +825,9 @@ fn ldap_settings(a: &ServeArgs) -> Result<Option<LdapSettings>, Fail> {
         timeout: Duration::from_secs(5),
     };
     // Checked now, before listening: a URL or filter that cannot work is a usage error.
-    sessiond_directory::LdapDirectory::new(config.clone()).map_err(Fail::usage)?;
+    let directory = sessiond_directory::LdapDirectory::new(config).map_err(Fail::usage)?;
     Ok(Some(LdapSettings {
-        config,
+        directory: Arc::new(directory),
         group_roles: sessiond_core::directory::GroupRoles(group_roles),
         sync_every: duration("--ldap-sync-interval", &a.ldap_sync_interval, false)?
             .unwrap_or(Duration::from_secs(300)),
@@ -937,12 +948,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         println!("sessiond: created user \"admin\" with the configured password.");
     }
     if let Some(ldap) = &settings.ldap {
-        let directory =
-            sessiond_directory::LdapDirectory::new(ldap.config.clone()).map_err(Fail::usage)?;
-        tracing::info!(directory = %sessiond_core::directory::Directory::describe(&directory),
+        tracing::info!(directory = %sessiond_core::directory::Directory::describe(&*ldap.directory),
             "users sessiond does not own come from the directory");
         core.use_directory(sessiond_core::service::DirectorySource {
-            directory: Arc::new(directory),
+            directory: ldap.directory.clone(),
             group_roles: ldap.group_roles.clone(),
         })
         .map_err(|e| Fail::usage(e.to_string()))?;

@@ -82,7 +82,7 @@ fn describe(e: reqwest::Error, timeout: Duration) -> String {
 pub fn node_id() -> String {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let random = sessiond_core::secret::random_bytes::<4>()
-        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        .map(hex::encode)
         .unwrap_or_default();
     format!("{host}:{}:{random}", std::process::id())
 }

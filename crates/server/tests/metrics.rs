@@ -5,8 +5,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{Options, TestServer, ADMIN_PASSWORD};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
 
 /// The samples of an exposition, by `name{labels}`, after checking every line's grammar:
 /// `# HELP`/`# TYPE`/`# UNIT` comments, samples `name{label="value",...} number`, and the
@@ -84,14 +83,7 @@ async fn counters_move_with_logins_failures_and_who_am_i() {
     let before = scrape(&t).await;
 
     let (token, _) = t.login("admin", ADMIN_PASSWORD).await;
-    let (status, _) = t
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "admin", "password": "wrong-password"})),
-        )
-        .await;
+    let (status, _) = t.try_login("admin", "wrong-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     for _ in 0..5 {
         assert_eq!(t.get("/api/v1/session", &token).await.0, StatusCode::OK);

@@ -106,14 +106,7 @@ async fn wrong_password_is_401_and_audited() {
     assert_eq!(body["error"]["code"], "unauthorized");
     assert_eq!(message(&body), "invalid user name or password");
     // An unknown user gets the very same answer.
-    let (status, body2) = s
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "ghost", "password": "whatever1"})),
-        )
-        .await;
+    let (status, body2) = s.try_login("ghost", "whatever1").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, body2);
 
@@ -474,14 +467,7 @@ async fn disabling_a_user_ends_their_sessions_and_refuses_login() {
     );
     let (_, ended) = s.get(&format!("/api/v1/sessions/{bob_sid}"), &admin).await;
     assert_eq!(ended["end_reason"], "user_disabled", "{ended}");
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "bob", "password": "bob-password"})),
-        )
-        .await;
+    let (status, body) = s.try_login("bob", "bob-password").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(message(&body), "the account is disabled");
     // The last administrator cannot lock everyone out.

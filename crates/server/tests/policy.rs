@@ -193,14 +193,7 @@ async fn past_the_cap_a_login_is_refused_in_each_dialects_shape() {
     s.user(&admin, "bob", &[]).await;
     let (first, _) = s.login("bob", "bob-password").await;
     s.login("bob", "bob-password").await;
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "bob", "password": "bob-password"})),
-        )
-        .await;
+    let (status, body) = s.try_login("bob", "bob-password").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["code"], "forbidden");
     assert!(message(&body).contains("2 open sessions"), "{body}");
@@ -221,14 +214,7 @@ async fn past_the_cap_a_login_is_refused_in_each_dialects_shape() {
         "Qumulo's shape: {body}"
     );
     // A wrong password past the cap is still just a wrong password.
-    let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "bob", "password": "nope"})),
-        )
-        .await;
+    let (status, _) = s.try_login("bob", "nope").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // One logged out: room again. The refusals were audited.
     s.call(Method::DELETE, "/api/v1/session", Some(&first), None)

@@ -365,14 +365,7 @@ async fn a_database_outage_answers_503_and_recovers_on_its_own() {
     let (status, body) = s.get("/api/v1/session", &token).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "unavailable");
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
-        )
-        .await;
+    let (status, body) = s.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(
         message(&body),

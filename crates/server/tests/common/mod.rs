@@ -197,16 +197,20 @@ impl TestServer {
         self.call(Method::GET, path, Some(token), None).await
     }
 
+    /// A native login as it answers, success or not.
+    pub async fn try_login(&self, user: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": user, "password": password})),
+        )
+        .await
+    }
+
     /// Logs in and returns (token, session id).
     pub async fn login(&self, user: &str, password: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/login",
-                None,
-                Some(json!({"username": user, "password": password})),
-            )
-            .await;
+        let (status, body) = self.try_login(user, password).await;
         assert_eq!(status, StatusCode::OK, "login {user}: {body}");
         (
             body["token"].as_str().unwrap().to_owned(),
