@@ -1,6 +1,5 @@
 //! `sessiond`: the server (`serve`, `migrate`) and a command-line client of its native API.
 
-mod arenas;
 mod client;
 mod commands;
 mod config;
@@ -105,7 +104,7 @@ fn main() {
         private::restrict_umask();
     }
     if matches!(cli.command, Command::Serve { .. }) {
-        arenas::limit();
+        sessiond_server::memory::limit_arenas();
         private::raise_open_file_limit();
     }
     if matches!(cli.command, Command::Client(_)) {

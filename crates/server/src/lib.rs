@@ -41,6 +41,7 @@ pub mod extract;
 pub mod forwarded;
 pub mod health;
 pub mod listener;
+pub mod memory;
 pub mod native;
 pub mod negotiate;
 pub mod oauth;

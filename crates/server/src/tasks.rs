@@ -36,6 +36,8 @@ pub fn spawn_maintenance(
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
                     }
+                    // What ended sessions, evictions and cache misses freed since.
+                    crate::memory::trim();
                 }
                 _ = stop.changed() => break,
             }
@@ -47,19 +49,20 @@ pub fn spawn_maintenance(
     })
 }
 
-/// Applies the store's change feed (changes made on any node) to this node's cache. Returns
-/// `None` when the store has no feed (a single-node engine).
 /// Fills the hot cache from the store beside the server (see `Core::warm_cache`).
 pub fn spawn_cache_warm_up(core: Arc<Core>) -> JoinHandle<()> {
     tokio::spawn(async move {
         match core.warm_cache().await {
-            Ok(r) => tracing::info!(
-                sessions = r.added,
-                elapsed_ms = r.elapsed.as_millis() as u64,
-                cache_full = r.full,
-                overtaken = r.overtaken,
-                "hot cache warmed from the store"
-            ),
+            Ok(r) => {
+                crate::memory::trim();
+                tracing::info!(
+                    sessions = r.added,
+                    elapsed_ms = r.elapsed.as_millis() as u64,
+                    cache_full = r.full,
+                    overtaken = r.overtaken,
+                    "hot cache warmed from the store"
+                )
+            }
             Err(e) => tracing::warn!(
                 error = %e,
                 "could not warm the hot cache; tokens load on their first request"
@@ -68,6 +71,8 @@ pub fn spawn_cache_warm_up(core: Arc<Core>) -> JoinHandle<()> {
     })
 }
 
+/// Applies the store's change feed (changes made on any node) to this node's cache. Returns
+/// `None` when the store has no feed (a single-node engine).
 pub fn spawn_change_listener(core: Arc<Core>) -> Option<JoinHandle<()>> {
     let mut changes = core.subscribe_changes()?;
     Some(tokio::spawn(async move {
