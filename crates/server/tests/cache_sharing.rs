@@ -30,14 +30,14 @@ fn all_share(ps: &[Principal]) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     let dir = TempDir::new().unwrap();
     let s = TestServer::start(&dir).await;
     let admin = s.admin().await;
     let bob = s.user(&admin, "bob", &["Observers"]).await;
     let mut tokens = vec![];
-    for _ in 0..3 {
+    for _ in 0..8 {
         tokens.push(s.login("bob", "bob-password").await.0);
     }
     let before = principals(&s, &tokens).await;
@@ -50,6 +50,18 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
         .await;
     let reloaded = principals(&s, &tokens).await;
     all_share(&reloaded);
+
+    // So do sessions whose loads ran at once (each read the user before any was cached).
+    s.core
+        .apply_change(sessiond_core::store::Change::Lost)
+        .await;
+    let mut loads = tokio::task::JoinSet::new();
+    for t in tokens.clone() {
+        let core = Arc::clone(&s.core);
+        loads.spawn(async move { core.authenticate(&t).await.unwrap() });
+    }
+    let at_once: Vec<Principal> = loads.join_all().await;
+    all_share(&at_once);
 
     // A role change reaches every session at once, and they share the new set.
     let (status, _) = s

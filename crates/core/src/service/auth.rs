@@ -374,13 +374,11 @@ impl Core {
             Some(shared) => shared,
             None => Arc::new(Grants::new(Arc::clone(&user), self.privileges_of(&user))),
         };
-        let entry = Arc::new(CachedAuth::new(
-            token.hash(),
-            Credential::Session(session.clone()),
-            grants,
-        ));
-        self.cache
-            .insert_if_current(Arc::clone(&entry), self.cache.epoch());
+        let entry = CachedAuth::new(token.hash(), Credential::Session(session.clone()), grants);
+        let entry = self
+            .cache
+            .insert_if_current(entry, self.cache.epoch())
+            .entry;
         Ok(LoginOutcome {
             token,
             session,
@@ -554,9 +552,8 @@ impl Core {
             )
             .await;
         }
-        let entry = Arc::new(CachedAuth::new(hash, credential, Arc::clone(&grants)));
-        self.cache.insert_if_current(Arc::clone(&entry), epoch);
-        Ok(entry)
+        let entry = CachedAuth::new(hash, credential, Arc::clone(&grants));
+        Ok(self.cache.insert_if_current(entry, epoch).entry)
     }
 
     /// Gives the caller's session a new token and retires the one presented (Commvault's
