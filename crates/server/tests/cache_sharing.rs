@@ -43,6 +43,10 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     let before = principals(&s, &tokens).await;
     all_share(&before);
     assert!(!before[0].has(Privilege::LOCAL_USER_WRITE));
+    assert!(
+        before[0].user.password_hash.is_none(),
+        "the cache keeps no password hash"
+    );
 
     // A session loaded from the store after a restart of the cache shares it too.
     s.core
@@ -62,6 +66,7 @@ async fn every_session_of_a_user_shares_one_user_and_one_privilege_set() {
     }
     let at_once: Vec<Principal> = loads.join_all().await;
     all_share(&at_once);
+    assert!(at_once[0].user.password_hash.is_none());
 
     // A role change reaches every session at once, and they share the new set.
     let (status, _) = s

@@ -372,7 +372,7 @@ impl Core {
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
         let grants = match self.cache.user(user.id) {
             Some(shared) => shared,
-            None => Arc::new(Grants::new(Arc::clone(&user), self.privileges_of(&user))),
+            None => Arc::new(Grants::new((*user).clone(), self.privileges_of(&user))),
         };
         let entry = CachedAuth::new(token.hash(), Credential::Session(session.clone()), grants);
         let entry = self
@@ -535,7 +535,7 @@ impl Core {
                     .filter(|u| u.enabled)
                     .ok_or(CoreError::Unauthenticated(AuthFailure::SessionEnded))?;
                 let privileges = self.privileges_of(&user);
-                Arc::new(Grants::new(Arc::new(user), privileges))
+                Arc::new(Grants::new(user, privileges))
             }
         };
         let user = &grants.user;

@@ -111,7 +111,7 @@ impl Core {
             .filter(|u| u.enabled)
             .map(|u| {
                 let privileges = self.privileges_of(&u);
-                (u.id, Arc::new(Grants::new(Arc::new(u), privileges)))
+                (u.id, Arc::new(Grants::new(u, privileges)))
             })
             .collect())
     }
