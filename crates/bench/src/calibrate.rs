@@ -7,35 +7,75 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use axum::extract::Path;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
 
-/// Serves fixed answers until killed; prints where it listens.
-pub async fn serve() {
-    {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
-        println!(
-            "listening on {}",
-            listener.local_addr().expect("an address")
+/// Serves fixed answers until killed; prints where it listens. With `tls` (the directory
+/// of sessiond's own certificate and key), over TLS as sessiond serves it: rustls with
+/// ring, TLS 1.2 and 1.3, HTTP/1.1, no Nagle.
+pub async fn serve(tls: Option<&std::path::Path>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("an address")
+    );
+    let app = Router::new()
+        .route(
+            "/healthz",
+            get(|| async { ([(CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#) }),
+        )
+        .route(
+            "/body/{n}",
+            get(|Path(n): Path<usize>| async move {
+                ([(CONTENT_TYPE, "application/json")], json_of_size(n))
+            }),
         );
-        let app = Router::new()
-            .route(
-                "/healthz",
-                get(|| async { ([(CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#) }),
-            )
-            .route(
-                "/body/{n}",
-                get(|Path(n): Path<usize>| async move {
-                    ([(CONTENT_TYPE, "application/json")], json_of_size(n))
-                }),
-            );
+    let Some(dir) = tls else {
         axum::serve(listener, app).await.expect("serve");
+        return;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(dir));
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(move |req| tower::ServiceExt::oneshot(app.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
     }
+}
+
+/// sessiond's own TLS settings (`sessiond_server::tls::server_config`), on its certificate.
+fn tls_config(dir: &std::path::Path) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .expect("sessiond's certificate")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("a certificate");
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).expect("sessiond's key");
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("a usable certificate and key");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 /// `{"x":"aaa…"}` of exactly `n` bytes (at least 8).
@@ -53,10 +93,15 @@ pub struct StaticServer {
 }
 
 impl StaticServer {
-    pub fn start() -> StaticServer {
+    /// Over TLS with the certificate and key in `tls`, if given.
+    pub fn start(tls: Option<&std::path::Path>) -> StaticServer {
         let me = std::env::current_exe().expect("own path");
-        let mut child = Command::new(me)
-            .arg("--static-server")
+        let mut cmd = Command::new(me);
+        cmd.arg("--static-server");
+        if let Some(dir) = tls {
+            cmd.arg("--static-tls").arg(dir);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the static server");

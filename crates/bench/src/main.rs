@@ -79,6 +79,9 @@ struct Args {
     /// (Internal) serve fixed answers for the calibration.
     #[arg(long, hide = true)]
     static_server: bool,
+    /// (Internal) ... over TLS, with the certificate and key in this directory.
+    #[arg(long, hide = true, value_name = "DIR")]
+    static_tls: Option<PathBuf>,
     /// Also measure on PostgreSQL, in a schema of its own in this database (dropped at
     /// the end): cache misses, cached who-am-i, and store writes per who-am-i.
     #[arg(long, value_name = "URL")]
@@ -211,7 +214,7 @@ async fn main() {
     let args = Args::parse();
     let _ = server::SERVER_ENV.set(args.server_env.clone());
     if args.static_server {
-        calibrate::serve().await;
+        calibrate::serve(args.static_tls.as_deref()).await;
         return;
     }
     let sessiond = args
@@ -271,7 +274,7 @@ async fn main() {
     http_calls.retain(chosen);
     table(&args, &target, &http_calls, &who, "HTTP").await;
     if !args.no_calibration {
-        calibration(&args, &target, &http_calls, &who).await;
+        calibration(&args, &target, &http_calls, &who, None).await;
     }
     if !args.no_storm {
         storm::run(&target, &who, Duration::from_secs(args.seconds), args.runs).await;
@@ -289,6 +292,9 @@ async fn main() {
         https_calls.extend(lists());
         https_calls.retain(chosen);
         table(&args, &target, &https_calls, &who, "HTTPS").await;
+        if !args.no_calibration {
+            calibration(&args, &target, &https_calls, &who, Some(&data.join("tls"))).await;
+        }
         srv.stop();
     }
 
@@ -333,12 +339,19 @@ async fn misses_then_warm(
 }
 
 /// Each call's answer size served as fixed bytes by axum alone, against that server's own
-/// floor: the ceiling an answer of that size allows on this machine.
-async fn calibration(args: &Args, sessiond: &Target, calls: &[Call], who: &[Identity]) {
-    let fixed = calibrate::StaticServer::start();
+/// floor: the ceiling an answer of that size allows on this machine. Over TLS when `tls`
+/// holds sessiond's certificate and key (the same handshake and record costs).
+async fn calibration(
+    args: &Args,
+    sessiond: &Target,
+    calls: &[Call],
+    who: &[Identity],
+    tls: Option<&std::path::Path>,
+) {
+    let fixed = calibrate::StaticServer::start(tls);
     let target = Target {
         addr: fixed.addr,
-        tls: None,
+        tls: tls.map(|dir| load::tls_connector(&dir.join("cert.pem"))),
     };
     let mut statics = vec![];
     for c in calls {
@@ -355,7 +368,11 @@ async fn calibration(args: &Args, sessiond: &Target, calls: &[Call], who: &[Iden
         &target,
         &statics,
         who,
-        "HTTP stack alone (axum serving fixed answers of each call's size)",
+        if tls.is_some() {
+            "HTTPS stack alone (axum and rustls serving fixed answers of each call's size)"
+        } else {
+            "HTTP stack alone (axum serving fixed answers of each call's size)"
+        },
     )
     .await;
 }
