@@ -5,10 +5,10 @@
 //! Activity is kept in each entry and collected by the flusher in batches, so a request
 //! that only reads never writes to the store.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde_json::value::RawValue;
@@ -124,6 +124,44 @@ pub struct Grants {
     /// every user with the same privileges (`PrivilegeSet::names_json`).
     names_json: OnceLock<Arc<RawValue>>,
     qumulo_names_json: OnceLock<Arc<RawValue>>,
+    /// The user as the native who-am-i writes it, kept by the first such request while
+    /// `RENDERED_USERS_BUDGET` allows (see `user_json`).
+    user_json: OnceLock<Box<RawValue>>,
+}
+
+/// Bytes of rendered users kept across all `Grants`. A rendering is ~1 KB: kept for every
+/// user, a million sessions of 100,000 users took 119 MiB more; within this budget the
+/// first ~16,000 users to ask keep theirs (the users who call, not all who have sessions),
+/// and any other user's is written anew on each call, as before.
+static RENDERED_USERS: Budget = Budget::new(16 << 20);
+
+/// Bytes that may be kept, taken and given back from any thread.
+struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    const fn new(limit: usize) -> Self {
+        Budget {
+            used: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `n` bytes if they fit.
+    fn take(&self, n: usize) -> bool {
+        let before = self.used.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > self.limit {
+            self.used.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn give(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
+    }
 }
 
 impl Grants {
@@ -137,7 +175,29 @@ impl Grants {
             privileges,
             names_json: OnceLock::new(),
             qumulo_names_json: OnceLock::new(),
+            user_json: OnceLock::new(),
         }
+    }
+
+    /// The user as `render` writes it: kept after the first call while the budget allows,
+    /// so that a user's every later call copies bytes instead of serializing ~25 fields.
+    /// A change to the user makes new `Grants`, hence a new rendering.
+    pub fn user_json(&self, render: impl FnOnce(&User) -> Box<RawValue>) -> Cow<'_, RawValue> {
+        if let Some(kept) = self.user_json.get() {
+            return Cow::Borrowed(kept);
+        }
+        let rendered = render(&self.user);
+        let size = rendered.get().len();
+        if !RENDERED_USERS.take(size) {
+            return Cow::Owned(rendered);
+        }
+        let ours = rendered.get().as_ptr();
+        let kept = self.user_json.get_or_init(|| rendered);
+        if kept.get().as_ptr() != ours {
+            // Another request kept one first (the same bytes); ours was dropped.
+            RENDERED_USERS.give(size);
+        }
+        Cow::Borrowed(kept)
     }
 
     pub fn privilege_names_json(&self) -> &RawValue {
@@ -148,6 +208,14 @@ impl Grants {
     pub fn qumulo_privilege_names_json(&self) -> &RawValue {
         self.qumulo_names_json
             .get_or_init(|| self.privileges.only(Privilege::is_qumulo).names_json())
+    }
+}
+
+impl Drop for Grants {
+    fn drop(&mut self) {
+        if let Some(kept) = self.user_json.get() {
+            RENDERED_USERS.give(kept.get().len());
+        }
     }
 }
 
@@ -631,6 +699,27 @@ mod tests {
         // Another user's entry keeps its own.
         let other = c.insert_if_current(entry(3, "c", 2, now), c.epoch()).entry;
         assert!(!Arc::ptr_eq(&other.grants, &first.grants));
+    }
+
+    #[test]
+    fn a_user_is_rendered_once_and_kept_within_the_budget() {
+        let g = entry(1, "a", 1, OffsetDateTime::now_utc()).grants;
+        let renders = std::cell::Cell::new(0);
+        let render = |u: &User| {
+            renders.set(renders.get() + 1);
+            serde_json::value::to_raw_value(&u.name).unwrap()
+        };
+        assert_eq!(g.user_json(render).get(), r#""u""#);
+        assert!(matches!(g.user_json(render), Cow::Borrowed(_)));
+        assert_eq!(renders.get(), 1);
+
+        let b = Budget::new(10);
+        assert!(b.take(6));
+        assert!(!b.take(6), "over the limit: not kept");
+        assert!(b.take(4));
+        b.give(6);
+        assert!(b.take(5));
+        assert!(!b.take(2));
     }
 
     #[test]
