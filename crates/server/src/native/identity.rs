@@ -58,7 +58,7 @@ pub async fn login(
 }
 
 /// Written here rather than returned: the answer borrows the caller's privilege names,
-/// rendered once per user.
+/// rendered once per privilege set, and the user, kept rendered within a budget.
 #[utoipa::path(
     get,
     path = "/api/v1/session",
