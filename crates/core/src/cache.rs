@@ -125,7 +125,7 @@ pub struct Grants {
     names_json: OnceLock<Arc<RawValue>>,
     qumulo_names_json: OnceLock<Arc<RawValue>>,
     /// The user as the native who-am-i writes it, kept by the first such request while
-    /// `RENDERED_USERS_BUDGET` allows (see `user_json`).
+    /// the `RENDERED_USERS` budget allows (see `user_json`).
     user_json: OnceLock<Box<RawValue>>,
 }
 
@@ -437,6 +437,21 @@ impl AuthCache {
     /// 503 MiB with them. The lent copy is as fresh as the entry's: any change to the
     /// user since it was cached would have moved the epoch.
     pub fn insert_if_current(&self, entry: CachedAuth, epoch: u64) -> Admitted {
+        self.admit(entry, || self.epoch.load(Ordering::Acquire) == epoch)
+    }
+
+    /// Inserts the entry of a token just issued (a login) unless a user or the roles
+    /// changed since `users_epoch` was read: nothing can have evicted a new token, but its
+    /// user may have changed while the login checked the password.
+    pub fn insert_new(&self, entry: CachedAuth, users_epoch: u64) -> Admitted {
+        self.admit(entry, || {
+            self.users_epoch.load(Ordering::Acquire) == users_epoch
+        })
+    }
+
+    /// Inserts the entry if `current` (checked under the write lock, where evictions move
+    /// the epochs) says nothing it was read from has changed.
+    fn admit(&self, entry: CachedAuth, current: impl FnOnce() -> bool) -> Admitted {
         let mut entry = Arc::new(entry);
         let lent;
         {
@@ -446,7 +461,7 @@ impl AuthCache {
                     cached: false,
                 };
             };
-            if self.epoch.load(Ordering::Acquire) != epoch {
+            if !current() {
                 return Admitted {
                     entry,
                     cached: false,
@@ -499,14 +514,13 @@ impl AuthCache {
             return Warmed::Stale;
         }
         let mut added = 0;
-        for entry in built {
+        for mut entry in built {
             if maps.by_token.len() >= self.capacity {
                 return Warmed::Full { added };
             }
             if maps.by_token.contains(&entry.token) {
                 continue;
             }
-            let mut entry = entry;
             // A user already cached keeps the one copy every token of theirs shares.
             maps.lend_grants(&mut entry);
             maps.add(entry);
@@ -720,6 +734,22 @@ mod tests {
         b.give(6);
         assert!(b.take(5));
         assert!(!b.take(2));
+    }
+
+    #[test]
+    fn a_new_token_is_not_cached_if_a_user_changed_during_its_login() {
+        let now = OffsetDateTime::now_utc();
+        let c = AuthCache::new(10);
+        let seen = c.users_epoch();
+        c.evict_session("other"); // an unrelated logout does not matter
+        assert!(c.insert_new(entry(1, "a", 1, now), seen).cached);
+        let seen = c.users_epoch();
+        c.evict_user(7); // a user changed while the password was checked
+        assert!(!c.insert_new(entry(2, "b", 1, now), seen).cached);
+        let seen = c.users_epoch();
+        c.clear(); // or the roles
+        assert!(!c.insert_new(entry(3, "c", 1, now), seen).cached);
+        assert!(c.get(&TokenHash([2; 32])).is_none());
     }
 
     #[test]

@@ -321,10 +321,27 @@ impl Core {
     /// user's behalf, if any. The new token goes into the hot cache at once.
     async fn open_session_as(
         &self,
-        user: Arc<User>,
+        admitted: Arc<User>,
         ctx: LoginContext,
         actor: Option<String>,
     ) -> CoreResult<LoginOutcome> {
+        // `admitted` was read before the password (or voucher) check: a change to the user
+        // or the roles during it must reach the new session as it reaches the others. So
+        // the users epoch is noted, then the user taken from the cache or read again; the
+        // token is cached only if the epoch has not moved by then (`insert_new`).
+        let users_seen = self.cache.users_epoch();
+        let grants = match self.cache.user(admitted.id) {
+            Some(shared) => shared,
+            None => {
+                let Some(fresh) = self.store.get_user(admitted.id).await? else {
+                    return Err(CoreError::Unauthenticated(AuthFailure::BadCredentials));
+                };
+                self.refuse_if_disabled(&fresh, &ctx.client_name).await?;
+                let privileges = self.privileges_of(&fresh);
+                Arc::new(Grants::new(fresh, privileges))
+            }
+        };
+        let user = Arc::clone(&grants.user);
         let policy = self.policy_of(&user);
         self.enforce_session_cap(&user, &policy, &ctx.client_name)
             .await?;
@@ -370,15 +387,8 @@ impl Core {
         )
         .await;
         tracing::info!(user = %user.name, session = %session.id, client = %session.client_name, "login");
-        let grants = match self.cache.user(user.id) {
-            Some(shared) => shared,
-            None => Arc::new(Grants::new((*user).clone(), self.privileges_of(&user))),
-        };
         let entry = CachedAuth::new(token.hash(), Credential::Session(session.clone()), grants);
-        let entry = self
-            .cache
-            .insert_if_current(entry, self.cache.epoch())
-            .entry;
+        let entry = self.cache.insert_new(entry, users_seen).entry;
         Ok(LoginOutcome {
             token,
             session,
