@@ -138,11 +138,14 @@ pub struct RevokeOthersResponse {
     pub revoked: Vec<String>,
 }
 
-/// `P` is how the privilege names are held: a list of names for a reader, the server's
-/// JSON rendering of them (made once per user) for the writer.
+// `P` is how the privilege names are held and `U` how the user is: the views for a reader,
+// the server's JSON renderings of them (made once per privilege set and per user) for the
+// writer. (A `//` comment: a doc comment here would be the schema's description.)
+/// Who is behind a token: the user, the session (if it is one) and the privileges.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WhoAmI<'a, P = Vec<String>> {
-    pub user: UserView<'a>,
+pub struct WhoAmI<'a, P = Vec<String>, U = UserView<'a>> {
+    #[schema(value_type = UserView)]
+    pub user: U,
     /// The caller's session; `null` when the caller used an access token.
     pub session: Option<SessionView<'a>>,
     /// Set when the caller used an access token.

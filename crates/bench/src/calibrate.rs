@@ -7,16 +7,14 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use axum::extract::Path;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
 
-/// Serves fixed answers until killed; prints where it listens. With `tls` (the directory
-/// of sessiond's own certificate and key), over TLS as sessiond serves it: rustls with
-/// ring, TLS 1.2 and 1.3, HTTP/1.1, no Nagle.
+/// Serves fixed answers until killed; prints where it listens. With `tls` (sessiond's data
+/// directory), over TLS as sessiond serves it: its certificate and TLS settings, no Nagle.
 pub async fn serve(tls: Option<&std::path::Path>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -40,7 +38,11 @@ pub async fn serve(tls: Option<&std::path::Path>) {
         axum::serve(listener, app).await.expect("serve");
         return;
     };
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(dir));
+    // sessiond's own TLS settings, on the certificate and key it keeps in that directory.
+    let identity =
+        sessiond_server::tls::prepare(dir, None, None, &[]).expect("sessiond's TLS files");
+    let config = sessiond_server::tls::server_config(&identity).expect("sessiond's TLS settings");
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
@@ -58,24 +60,6 @@ pub async fn serve(tls: Option<&std::path::Path>) {
                 .await;
         });
     }
-}
-
-/// sessiond's own TLS settings (`sessiond_server::tls::server_config`), on its certificate.
-fn tls_config(dir: &std::path::Path) -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
-        .expect("sessiond's certificate")
-        .collect::<Result<Vec<_>, _>>()
-        .expect("a certificate");
-    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).expect("sessiond's key");
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("a usable certificate and key");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
 }
 
 /// `{"x":"aaa…"}` of exactly `n` bytes (at least 8).

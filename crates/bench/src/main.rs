@@ -79,7 +79,7 @@ struct Args {
     /// (Internal) serve fixed answers for the calibration.
     #[arg(long, hide = true)]
     static_server: bool,
-    /// (Internal) ... over TLS, with the certificate and key in this directory.
+    /// (Internal) ... over TLS, with the certificate and key of this sessiond data directory.
     #[arg(long, hide = true, value_name = "DIR")]
     static_tls: Option<PathBuf>,
     /// Also measure on PostgreSQL, in a schema of its own in this database (dropped at
@@ -293,7 +293,7 @@ async fn main() {
         https_calls.retain(chosen);
         table(&args, &target, &https_calls, &who, "HTTPS").await;
         if !args.no_calibration {
-            calibration(&args, &target, &https_calls, &who, Some(&data.join("tls"))).await;
+            calibration(&args, &target, &https_calls, &who, Some(&data)).await;
         }
         srv.stop();
     }
@@ -344,8 +344,9 @@ async fn misses_then_warm(
 const CALIBRATED_FROM: usize = 1000;
 
 /// Each call's answer size served as fixed bytes by axum alone, against that server's own
-/// floor: the ceiling an answer of that size allows on this machine. Over TLS when `tls`
-/// holds sessiond's certificate and key (the same handshake and record costs).
+/// floor: the ceiling an answer of that size allows on this machine. Over TLS when `tls` is
+/// sessiond's data directory (its certificate and settings: the same handshake and record
+/// costs).
 async fn calibration(
     args: &Args,
     sessiond: &Target,
@@ -356,7 +357,7 @@ async fn calibration(
     let fixed = calibrate::StaticServer::start(tls);
     let target = Target {
         addr: fixed.addr,
-        tls: tls.map(|dir| load::tls_connector(&dir.join("cert.pem"))),
+        tls: tls.map(|data| load::tls_connector(&data.join("tls/cert.pem"))),
     };
     let mut statics = vec![];
     for c in calls {

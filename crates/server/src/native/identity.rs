@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Deserialize;
 use sessiond_api as api;
 use sessiond_core::model::{console_type, AuthMethod};
 use sessiond_core::LoginContext;
@@ -77,30 +76,19 @@ pub async fn whoami(State(s): State<AppState>, Caller(p, ..): Caller<Native>) ->
         grants.user_json(|u| serde_json::value::to_raw_value(&views::user(u)).unwrap_or_default());
     // The answer is 1 to 5 KB (the privilege names): written into one buffer.
     crate::sized_json::json(
-        &WhoAmIOut {
-            user: &user,
+        &api::WhoAmI {
+            user: &*user,
             session: p.session().map(|sess| {
                 views::with_pam_name(
                     views::cached_session(sess, p.last_active(), &p.user.name, now),
                     &s.cfg.pam.domain,
                 )
             }),
-            access_token_id: p.access_token_id(),
+            access_token_id: p.access_token_id().map(str::to_owned),
             privileges: grants.privilege_names_json(),
         },
         8192,
     )
-}
-
-/// `api::WhoAmI` as written: the user and the privilege names already rendered. Fields in
-/// the same order (the golden test pins the bytes).
-#[derive(Serialize)]
-struct WhoAmIOut<'a> {
-    user: &'a RawValue,
-    session: Option<api::SessionView<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_token_id: Option<&'a str>,
-    privileges: &'a RawValue,
 }
 
 #[utoipa::path(
